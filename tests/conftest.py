@@ -30,7 +30,7 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def qwen_tokenizer():
     """A real Qwen3 tokenizer built offline from ../shared/qwen (built once per session, a few seconds)."""
-    from harness.tokenizers import QwenFilesMissing, build_qwen_tokenizer
+    from tests.helpers.tokenizers import QwenFilesMissing, build_qwen_tokenizer
 
     try:
         return build_qwen_tokenizer(shared_path("qwen"))

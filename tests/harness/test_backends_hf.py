@@ -1,4 +1,4 @@
-"""The hf backend on a tiny random Qwen3 saved to disk (harness/tiny_models.py), on CPU: n completions per
+"""The hf backend on a tiny random Qwen3 saved to disk (tests/helpers/tiny_models.py), on CPU: n completions per
 request with finish reasons and token counts, reproducibility, skipped long prompts; plus the tiny model itself."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from harness.backends import create_backend
 from harness.backends.base import BackendOptions, GenerationRequest
 from harness.records import SamplingSpec
-from harness.tiny_models import build_tiny_qwen3, build_tiny_tokenizer, save_tiny_qwen3
+from tests.helpers.tiny_models import build_tiny_qwen3, build_tiny_tokenizer, save_tiny_qwen3
 
 MESSAGES = ({"role": "system", "content": "You write Python."}, {"role": "user", "content": "Add two numbers."})
 

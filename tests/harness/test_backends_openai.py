@@ -16,7 +16,7 @@ from tests.harness.fake_openai_server import FakeOpenAIServer
 
 @pytest.fixture(scope="module")
 def tiny_tokenizer_dir(tmp_path_factory):
-    from harness.tiny_models import build_tiny_tokenizer
+    from tests.helpers.tiny_models import build_tiny_tokenizer
 
     path = tmp_path_factory.mktemp("tiny_tokenizer")
     build_tiny_tokenizer().save_pretrained(path)

@@ -13,7 +13,7 @@ from harness.backends.base import BackendOptions, GenerationRequest
 from harness.backends.common import render_chat_prompt, sample_seed, yarn_hf_overrides
 from harness.backends.vllm import VLLMBackend, vllm_engine_args, vllm_sampling_args
 from harness.records import SamplingSpec
-from harness.tiny_models import build_tiny_tokenizer
+from tests.helpers.tiny_models import build_tiny_tokenizer
 
 YARN_81920 = {"max_position_embeddings": 81920,
               "rope_parameters": {"rope_type": "yarn", "factor": 2.5, "original_max_position_embeddings": 32768,

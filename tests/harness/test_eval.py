@@ -143,7 +143,7 @@ def test_unknown_backend_and_missing_model_path_are_one_line_errors(tmp_path):
 
 @pytest.mark.slow
 def test_hf_backend_whole_pipeline_with_tiny_qwen3(tmp_path, qwen_tokenizer):
-    from harness.tiny_models import save_tiny_qwen3
+    from tests.helpers.tiny_models import save_tiny_qwen3
 
     model_dir = tmp_path / "tiny-qwen3"
     save_tiny_qwen3(model_dir, qwen_tokenizer)
@@ -165,7 +165,7 @@ def test_hf_backend_whole_pipeline_with_tiny_qwen3(tmp_path, qwen_tokenizer):
 
 
 def test_prompt_longer_than_max_model_len_is_recorded_as_skipped_with_its_reason(tmp_path):
-    from harness.tiny_models import save_tiny_qwen3
+    from tests.helpers.tiny_models import save_tiny_qwen3
 
     model_dir = save_tiny_qwen3(tmp_path / "tiny")
     out = tmp_path / "run"

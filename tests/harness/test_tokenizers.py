@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from harness.tokenizers import (
+from tests.helpers.tokenizers import (
     FIRST_ADDED_ID,
     QWEN_ADDED_TOKENS,
     QWEN_PRETOKENIZE_REGEX,

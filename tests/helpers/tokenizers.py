@@ -7,7 +7,7 @@ Inputs (a folder, e.g. ../shared/qwen): ``qwen.tiktoken`` (one ``base64(token_by
 the lowest rank first is exactly tiktoken's algorithm), the added tokens at their Qwen ids from 151643, eos
 ``<|im_end|>``, pad ``<|endoftext|>``, no bos.
 
-Used by tests and by the hf backend / repro toy runs that need a genuine Qwen3 tokenizer on a CPU machine. Not
+Used by tests that need a genuine Qwen3 tokenizer on a CPU machine (the harness itself never imports it). Not
 covered: model weights, other model families, or checking the template's bytes against the hub copy (the file's
 provenance is noted in REFERENCE.md section 8).
 """

@@ -1,4 +1,4 @@
-"""Tiny random Qwen3 models (and a tiny byte-level tokenizer) built offline, for tests and the offline demo.
+"""Tiny random Qwen3 models (and a tiny byte-level tokenizer) built offline, for tests.
 
 A random model almost never emits EOS, so every sample would run to the length cap. `build_tiny_qwen3` therefore
 plants a fixed EOS preference in the weights (so it survives save/load and works in any generate loop): one
