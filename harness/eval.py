@@ -10,12 +10,15 @@ import json
 import os
 import sys
 
-from harness.errors import UserError
+from harness.backends.openai_protocol import parse_extra_body
+from harness.errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, UserError
 from harness.pipeline import DEFAULT_DATASET, EvalConfig, run_eval
+from harness.problems import DEFAULT_END_DATE, DEFAULT_RELEASE, DEFAULT_START_DATE
 from harness.records import SamplingSpec
-
-DEFAULTS = SamplingSpec()
 from harness.sandbox import preflight
+from harness.verdicts import Limits
+
+DEFAULTS, LIMITS = SamplingSpec(), Limits()
 
 __all__ = ["EvalConfig", "build_parser", "main", "run_eval"]
 
@@ -29,9 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default: replay for a .jsonl/.json model, openai when --base-url is given, else vllm")
     p.add_argument("--dataset", default=DEFAULT_DATASET,
                    help="hub id, local .jsonl/.json/.parquet file or folder of shards, or 'sample'")
-    p.add_argument("--release", default="release_v6", help="release_v1..release_v6, v1..v6 or vX_vY")
-    p.add_argument("--start-date", default="2024-08-01", help="first contest date, inclusive")
-    p.add_argument("--end-date", default="2025-05-01", help="last contest date, inclusive")
+    p.add_argument("--release", default=DEFAULT_RELEASE, help="release_v1..release_v6, v1..v6 or vX_vY")
+    p.add_argument("--start-date", default=DEFAULT_START_DATE, help="first contest date, inclusive")
+    p.add_argument("--end-date", default=DEFAULT_END_DATE, help="last contest date, inclusive")
+    p.add_argument("--question-ids", default=None, metavar="ID,ID...|@FILE",
+                   help="score only these problems of the window (comma-separated, or @FILE with one id a line); "
+                        "the summary is then over this selection")
     g = p.add_argument_group("sampling (defaults: Qwen3 thinking mode, as NousCoder evaluated)")
     g.add_argument("--n", type=int, default=DEFAULTS.n, help="samples per problem (16 for the headline figure)")
     g.add_argument("--temperature", type=float, default=DEFAULTS.temperature)
@@ -51,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--enable-thinking", dest="enable_thinking", action="store_true", default=None)
     g.add_argument("--disable-thinking", dest="enable_thinking", action="store_false")
     g = p.add_argument_group("judge")
-    g.add_argument("--time-limit", type=float, default=6.0, help="CPU seconds per test (official: 6)")
-    g.add_argument("--memory-limit-mb", type=int, default=4096)
+    g.add_argument("--time-limit", type=float, default=LIMITS.time_limit_s, help="CPU seconds per test (official: 6)")
+    g.add_argument("--memory-limit-mb", type=int, default=LIMITS.memory_limit_mb)
     g.add_argument("--workers", type=int, default=None, help="grading workers (default: number of cores)")
     g.add_argument("--sandbox", choices=["local", "modal"], default="local")
     g = p.add_argument_group("backend options")
@@ -67,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=int, default=None, help="hf: prompts per generate call")
     g.add_argument("--backend-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="extra backend option, e.g. rate=20 for replay (completions per second)")
+    g.add_argument("--extra-body", default=None, metavar="JSON",
+                   help="openai: a JSON object of fields added to every request, e.g. '{\"repetition_penalty\": 1.05}'"
+                        " (recorded in the manifest)")
     g = p.add_argument_group("run")
     g.add_argument("--out", required=True, help="run directory (manifest.json, samples.jsonl, summary.json)")
     g.add_argument("--resume", action="store_true", help="finish a run in --out without redoing recorded samples")
@@ -89,9 +98,16 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
         if not sep:
             raise UserError(f"--backend-opt expects KEY=VALUE, got {item!r}")
         options[key.strip()] = _parse_scalar(value.strip())
+    if args.extra_body is not None:
+        if args.backend not in (None, "openai"):
+            raise UserError(f"--extra-body is sent to OpenAI-compatible servers only, not to --backend {args.backend}")
+        options["extra_body"] = args.extra_body
+    if "extra_body" in options:  # validated here: bad JSON is one error line, and the manifest records the object
+        options["extra_body"] = parse_extra_body(options["extra_body"])
     return EvalConfig(
         model=args.model, backend=args.backend, dataset=args.dataset, release=args.release,
-        start_date=args.start_date, end_date=args.end_date, n=args.n, temperature=args.temperature,
+        start_date=args.start_date, end_date=args.end_date, question_ids=parse_question_ids(args.question_ids),
+        n=args.n, temperature=args.temperature,
         top_p=args.top_p, top_k=None if args.top_k is not None and args.top_k < 0 else args.top_k,
         min_p=args.min_p, max_tokens=args.max_tokens, seed=args.seed, max_model_len=args.max_model_len,
         rope_scaling=None if args.rope_scaling == "none" else args.rope_scaling, yarn_factor=args.yarn_factor,
@@ -104,6 +120,23 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
     )
 
 
+def parse_question_ids(value: str | None) -> tuple[str, ...] | None:
+    """`a,b,c` or `@FILE` (one id a line) -> the ids; None when the flag is absent."""
+    if value is None:
+        return None
+    if value.startswith("@"):
+        path = value[1:]
+        try:
+            with open(path, encoding="utf-8") as f:
+                value = f.read().replace("\n", ",")
+        except (OSError, UnicodeDecodeError) as err:
+            raise UserError(f"--question-ids {path}: cannot read it as UTF-8 text ({err})") from None
+    ids = tuple(dict.fromkeys(x.strip() for x in value.split(",") if x.strip()))
+    if not ids:
+        raise UserError("--question-ids names no problem")
+    return ids
+
+
 def _parse_scalar(value: str):
     for cast in (int, float):
         try:
@@ -113,38 +146,64 @@ def _parse_scalar(value: str):
     return {"true": True, "false": False}.get(value.lower(), value)
 
 
-def format_summary(summary: dict) -> str:
-    """A short human-readable summary: headline with interval, pass@k, difficulty breakdown, verdicts."""
-    from tabulate import tabulate
+def incomplete_reasons(summary: dict) -> list[str]:
+    """Why the score is not over every sample of the selection (empty: it is)."""
+    reasons = []
+    if summary.get("n_infra_error"):
+        reasons.append(f"{summary['n_infra_error']} infra_error samples (the grader could not decide)")
+    if summary.get("n_missing"):
+        reasons.append(f"{summary['n_missing']} samples missing (never produced)")
+    return reasons
 
-    if summary.get("pass@1") is None:
-        return f"no sample could be scored (verdicts: {summary.get('verdict_counts', {})})"
+
+def headline(summary: dict) -> str:
+    """pass@1 with its interval, over how many problems of the selection; loud when some are not scored."""
+    selected = summary.get("n_problems_selected") or summary["n_problems"]
     ci = summary.get("ci95") or {}
     head = f"pass@1 {100 * summary['pass@1']:.2f}%"
-    if ci:
+    if ci.get("low") is not None:
         head += f"  (95% CI {100 * ci['low']:.2f}..{100 * ci['high']:.2f}, {ci.get('method', '')})"
-    head += f"  over {summary['n_problems']} problems, {summary['n_samples']} samples"
+    if summary["n_problems"] < selected:
+        head += f"  over {summary['n_problems']} OF {selected} PROBLEMS only"
+    else:
+        head += f"  over {summary['n_problems']} problems"
+    return head + f", {summary['n_samples']} samples"
+
+
+def format_summary(summary: dict) -> str:
+    """A short human-readable summary: headline with interval, pass@k, difficulty breakdown, verdicts, and what is
+    incomplete (infra errors, missing samples) with what to do about it."""
+    from tabulate import tabulate
+
+    reasons = incomplete_reasons(summary)
+    warning = [f"INCOMPLETE: {'; '.join(reasons)}. This is not a score over the whole selection: re-run with "
+               "--resume to fill the gaps"] if reasons else []
+    if summary.get("pass@1") is None:
+        return "\n".join(warning + [f"no sample could be scored (verdicts: {summary.get('verdict_counts', {})})"])
     rows = [[f"pass@{k}", f"{100 * v:.2f}"] for k, v in summary.get("pass@k", {}).items() if v is not None]
     rows += [[f"{name}", f"{100 * d['pass@1']:.2f}  ({d['n_problems']} problems)"]
              for name, d in summary.get("by_difficulty", {}).items() if d.get("pass@1") is not None]
     verdicts = ", ".join(f"{k} {v}" for k, v in sorted(summary.get("verdict_counts", {}).items()))
-    return "\n".join([head, tabulate(rows, tablefmt="plain"), f"verdicts: {verdicts}"])
+    return "\n".join([headline(summary), tabulate(rows, tablefmt="plain"), f"verdicts: {verdicts}", *warning])
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit status: 0 complete; 2 bad input (one `error:` line); 3 finished but incomplete (infra_error or missing
+    samples: the headline says so); 130 interrupted (graded samples kept, --resume finishes)."""
     args = build_parser().parse_args(argv)
     try:
         preflight(args.sandbox)  # before any generation: a grader that cannot start would waste it
         summary = run_eval(config_from_args(args))
     except KeyboardInterrupt:
         print("interrupted: every graded sample is saved; re-run with --resume to finish", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USER_ERROR
     print(format_summary(summary))
-    print(json.dumps({k: summary[k] for k in ("pass@1", "n_problems", "n_samples") if k in summary}))
-    return 0
+    keys = ("pass@1", "n_problems", "n_problems_selected", "n_samples", "n_infra_error", "n_missing")
+    print(json.dumps({k: summary[k] for k in keys if k in summary}))
+    return EXIT_INCOMPLETE if incomplete_reasons(summary) else EXIT_OK
 
 
 if __name__ == "__main__":

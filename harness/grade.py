@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.validation import check_judge_settings
 from harness.verdicts import Limits, SampleResult, Verdict
 
 RESULT_FIELDS = ("verdict", "passed", "tests_run", "tests_total", "failed_test", "cpu_s", "wall_s", "peak_rss_mb",
@@ -135,8 +136,8 @@ def load_selection(args: argparse.Namespace) -> dict:
 
     try:
         selection = load_problems(args.dataset, args.release, args.start_date, args.end_date)
-    except ValueError as err:  # ProblemsError and friends are one-line user errors
-        raise UserError(str(err)) from None
+    except UnicodeDecodeError as err:
+        raise UserError(f"--dataset {args.dataset}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     return {p.question_id: p for p in selection.problems}
 
 
@@ -198,10 +199,7 @@ def run(args: argparse.Namespace) -> dict:
     out = Path(args.out)
     if out.exists() and out.resolve() == Path(args.completions).resolve():
         raise UserError("--out is the --completions file; choose another output path")
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers must be at least 1, got {args.workers}")
-    if args.time_limit <= 0 or args.memory_limit_mb <= 0:
-        raise UserError("--time-limit and --memory-limit-mb must be positive")
+    check_judge_settings(args.time_limit, args.memory_limit_mb, args.workers)
     from harness.sandbox import preflight
 
     preflight(args.sandbox)  # missing credentials fail before any download or parsing

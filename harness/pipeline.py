@@ -17,7 +17,7 @@ from pathlib import Path
 
 from harness.backends.base import BackendOptions, Completion, GenerationRequest
 from harness.errors import UserError
-from harness.problems import Problem
+from harness.problems import DEFAULT_END_DATE, DEFAULT_RELEASE, DEFAULT_START_DATE, HUB_DATASET, Problem
 from harness.records import (
     DatasetSpec,
     RunDir,
@@ -28,9 +28,11 @@ from harness.records import (
     manifest_differences,
     package_versions,
 )
-from harness.verdicts import Limits, SampleResult
+from harness.validation import check_judge_settings
+from harness.verdicts import Limits, SampleResult, Verdict
 
-DEFAULT_DATASET = "livecodebench/code_generation_lite"
+DEFAULT_DATASET = HUB_DATASET
+_LIMITS = Limits()  # the one place the judge's default limits live
 _SAMPLING = SamplingSpec()  # the one place sampling defaults live (Qwen3 thinking mode, as NousCoder evaluated)
 QWEN3_LONG_CONTEXT = 81_920  # NousCoder's evaluation length: YaRN factor 2.5 over Qwen3's native 32,768
 
@@ -46,9 +48,10 @@ class EvalConfig:
     model: str
     backend: str | None = None  # None: replay for a .jsonl/.json file, openai when base URLs are given, else vllm
     dataset: str = DEFAULT_DATASET
-    release: str = "release_v6"
-    start_date: str = "2024-08-01"
-    end_date: str = "2025-05-01"
+    release: str = DEFAULT_RELEASE
+    start_date: str = DEFAULT_START_DATE
+    end_date: str = DEFAULT_END_DATE
+    question_ids: tuple[str, ...] | None = None  # restrict the selection to these problems (None: all of it)
     n: int = _SAMPLING.n
     temperature: float = _SAMPLING.temperature
     top_p: float = _SAMPLING.top_p
@@ -63,8 +66,8 @@ class EvalConfig:
     prompt_style: str | None = None
     extract_mode: str = "robust"
     enable_thinking: bool | None = None
-    time_limit_s: float = 6.0
-    memory_limit_mb: int = 4096
+    time_limit_s: float = _LIMITS.time_limit_s
+    memory_limit_mb: int = _LIMITS.memory_limit_mb
     workers: int | None = None
     sandbox: str = "local"
     out: str | None = None
@@ -112,6 +115,11 @@ def resolve_defaults(cfg: EvalConfig) -> EvalConfig:
         )
     if cfg.n < 1:
         raise EvalError(f"--n must be >= 1, got {cfg.n}")
+    check_judge_settings(cfg.time_limit_s, cfg.memory_limit_mb, cfg.workers)
+    from harness.prompts import PROMPT_STYLES
+
+    if cfg.prompt_style not in PROMPT_STYLES:  # checked before anything is created or loaded
+        raise EvalError(f"unknown prompt style {cfg.prompt_style!r}; known: {', '.join(sorted(PROMPT_STYLES))}")
     return cfg
 
 
@@ -140,19 +148,44 @@ def build_manifest(cfg: EvalConfig, problem_set) -> RunManifest:
     generation = {"max_model_len": cfg.max_model_len, "rope_scaling": cfg.rope_scaling,
                   "yarn_factor": cfg.yarn_factor, "yarn_original_max": cfg.yarn_original_max,
                   "enable_thinking": cfg.enable_thinking}
+    for key in ("extra_body", "drop_fields"):  # what the openai backend adds to or leaves out of every request
+        if cfg.backend_options.get(key):
+            generation[key] = cfg.backend_options[key]
     return RunManifest(
         model=cfg.model, backend=cfg.backend, sampling=sampling_of(cfg), prompt_style=cfg.prompt_style,
         extract_mode=cfg.extract_mode,
         dataset=DatasetSpec(spec=cfg.dataset, release=cfg.release, start_date=cfg.start_date, end_date=cfg.end_date,
-                            content_hash=problem_set.content_hash, n_problems=len(problem_set)),
+                            content_hash=problem_set.content_hash, n_problems=len(problem_set),
+                            n_with_private_tests=sum(1 for p in problem_set.problems if p.private_tests),
+                            question_ids=sorted(cfg.question_ids) if cfg.question_ids is not None else None),
         limits=limits_of(cfg).to_dict(), generation=generation, sandbox=cfg.sandbox,
         model_release_date=cfg.model_release_date, label=cfg.label, versions=package_versions(),
-        git_revision=git_revision(),
+        git_revision=git_revision(), model_params=estimate_params(cfg.model),
     )
 
 
-def prepare_run_dir(cfg: EvalConfig, manifest: RunManifest) -> tuple[RunDir, set[tuple[str, int]]]:
-    """Create or reopen the run directory; return it with the keys of samples already recorded."""
+def estimate_params(model: str) -> int | None:
+    """Rough parameter count of a local transformers checkpoint (from config.json), so the leaderboard can keep toy
+    models apart from real ones; None for hub ids, served models and replay files."""
+    import json
+
+    config = Path(model) / "config.json"
+    try:
+        cfg = json.loads(config.read_text(encoding="utf-8")) if config.is_file() else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cfg, dict):
+        return None
+    try:
+        hidden, layers = int(cfg["hidden_size"]), int(cfg["num_hidden_layers"])
+        inner, vocab = int(cfg.get("intermediate_size") or 4 * hidden), int(cfg.get("vocab_size") or 0)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return vocab * hidden + layers * (4 * hidden * hidden + 3 * hidden * inner)
+
+
+def prepare_run_dir(cfg: EvalConfig, manifest: RunManifest) -> tuple[RunDir, set[tuple[str, int]], bool]:
+    """Create or reopen the run directory; return it, the keys of samples already recorded, and whether it is new."""
     run = RunDir(cfg.out)
     if run.exists():
         if not cfg.resume:
@@ -164,18 +197,16 @@ def prepare_run_dir(cfg: EvalConfig, manifest: RunManifest) -> tuple[RunDir, set
         if removed:
             print(f"resume: dropped a half-written last line ({removed} bytes); that sample is redone", file=sys.stderr)
         done = {rec.key for rec in run.iter_samples()}
-        return run, done
+        return run, done, False
     if run.samples_path.exists() and run.samples_path.stat().st_size:
         raise EvalError(f"{run.path} has samples.jsonl but no manifest.json: refusing to mix runs")
     run.write_manifest(manifest)
-    return run, set()
+    return run, set(), True
 
 
 def build_requests(problems: list[Problem], style: str, n: int, done: set[tuple[str, int]]) -> list[GenerationRequest]:
     from harness.prompts import PROMPT_STYLES, render_messages
 
-    if style not in PROMPT_STYLES:
-        raise EvalError(f"unknown prompt style {style!r}; known: {', '.join(sorted(PROMPT_STYLES))}")
     requests = []
     for p in problems:
         todo = tuple(i for i in range(n) if (p.question_id, i) not in done)
@@ -228,11 +259,10 @@ class _Recorder:
         self._app.close()
 
 
-def generate_and_grade(cfg: EvalConfig, problems_by_id: dict[str, Problem], requests, run: RunDir) -> dict:
+def generate_and_grade(cfg: EvalConfig, problems_by_id: dict[str, Problem], requests, run: RunDir, backend) -> dict:
     """Stream completions into the judge; returns counts of what happened."""
     from tqdm import tqdm
 
-    from harness.backends import create_backend
     from harness.extract import extract_code
     from harness.judge import Judge
 
@@ -242,7 +272,6 @@ def generate_and_grade(cfg: EvalConfig, problems_by_id: dict[str, Problem], requ
     recorder = _Recorder(run, grade_bar)
     expected = {(r.question_id, i) for r in requests for i in r.sample_indices}
     seen: set[tuple[str, int]] = set()
-    backend = create_backend(cfg.backend, _replay_path(cfg), backend_options_of(cfg))
     t0 = time.monotonic()
     try:
         with Judge(workers=cfg.workers, limits=limits_of(cfg), sandbox=cfg.sandbox) as judge:
@@ -256,15 +285,18 @@ def generate_and_grade(cfg: EvalConfig, problems_by_id: dict[str, Problem], requ
                 seen.add(key)
                 gen_bar.update(1)
                 problem = problems_by_id[comp.question_id]
-                code = comp.code if comp.code is not None else extract_code(comp.text or "", cfg.extract_mode)
-                fut = judge.submit(problem, code)
+                if comp.infra_error is not None:  # the backend gave up (server errors): infra_error, not graded
+                    code, fut = None, Future()
+                    fut.set_result(SampleResult(Verdict.INFRA_ERROR, detail=comp.infra_error))
+                else:
+                    code = comp.code if comp.code is not None else extract_code(comp.text or "", cfg.extract_mode)
+                    fut = judge.submit(problem, code)
                 fut.add_done_callback(lambda f, p=problem, c=comp, k=code: recorder.record(p, c, k, f))
                 futures.append(fut)
             gen_done = time.monotonic()
             for fut in futures:
                 fut.exception()  # wait; errors are collected by the recorder
     finally:
-        backend.close()
         recorder.close()
         gen_bar.close()
         grade_bar.close()
@@ -285,30 +317,92 @@ def _replay_path(cfg: EvalConfig) -> str:
 
 
 def run_eval(cfg: EvalConfig) -> dict:
-    """Run (or resume) one evaluation and return its summary (also written to RUN_DIR/summary.json)."""
-    from harness.problems import load_problems
+    """Run (or resume) one evaluation and return its summary (also written to RUN_DIR/summary.json).
+
+    Everything that can be refused (flags, prompt style, the problems, the backend) is checked before the run
+    directory is created; a start that fails after creating it removes what it created, and nothing else."""
     from harness.scoring import summarize
 
     cfg = resolve_defaults(cfg)
-    if cfg.out is None:
-        raise EvalError("--out RUN_DIR is required (the run directory that records every sample)")
-    problem_set = load_problems(cfg.dataset, cfg.release, cfg.start_date, cfg.end_date)
-    if len(problem_set) == 0:
-        raise EvalError(f"no problems in {cfg.dataset} {cfg.release} {cfg.start_date}..{cfg.end_date}")
+    check_out_dir(cfg.out)
+    problem_set = select_problems(cfg)
     manifest = build_manifest(cfg, problem_set)
-    run, done = prepare_run_dir(cfg, manifest)
-    print_settings(cfg, problem_set, len(done))
-    problems_by_id = {p.question_id: p for p in problem_set.problems}
-    requests = build_requests(problem_set.problems, cfg.prompt_style, cfg.n, done)
-    stats = generate_and_grade(cfg, problems_by_id, requests, run) if requests else {"requested": 0, "missing": 0}
+    backend = open_backend(cfg)
+    try:
+        run, done, created = prepare_run_dir(cfg, manifest)
+        print_settings(cfg, problem_set, len(done))
+        problems_by_id = {p.question_id: p for p in problem_set.problems}
+        requests = build_requests(problem_set.problems, cfg.prompt_style, cfg.n, done)
+        try:
+            stats = (generate_and_grade(cfg, problems_by_id, requests, run, backend) if requests
+                     else {"requested": 0, "missing": 0})
+        except BaseException:
+            if created:
+                remove_if_unused(run)
+            raise
+    finally:
+        backend.close()
     records = [r for r in run.iter_samples() if r.question_id in problems_by_id]
     summary = summarize(records, problems=problem_set.problems)
+    summary["n_missing"] = cfg.n * len(problem_set) - len({r.key for r in records})
+    summary["n_problems_selected"] = len(problem_set)
     summary["run"] = {"model": cfg.model, "backend": cfg.backend, "out": str(run.path), **stats}
     run.write_summary(summary)
-    if stats.get("missing"):
-        print(f"warning: {stats['missing']} requested samples were not produced by the backend; they are not "
-              "recorded (re-run with --resume to fill them)", file=sys.stderr)
     return summary
+
+
+def check_out_dir(out: str | None) -> None:
+    """--out must be a run directory, a new path or an empty folder: never a file, never someone else's folder."""
+    if out is None:
+        raise EvalError("--out RUN_DIR is required (the run directory that records every sample)")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise EvalError(f"--out {path} is a file; --out names a run directory (a new or empty folder)")
+    if path.is_dir() and not RunDir(path).exists() and any(path.iterdir()):
+        raise EvalError(f"--out {path} is a folder that holds other files and no run; choose a new or empty folder")
+
+
+def select_problems(cfg: EvalConfig):
+    """The problems of the run: the dataset window, restricted to --question-ids when given."""
+    from harness.problems import ProblemSet, hash_problems, load_problems
+
+    try:
+        problem_set = load_problems(cfg.dataset, cfg.release, cfg.start_date, cfg.end_date)
+    except UnicodeDecodeError as err:
+        raise EvalError(f"--dataset {cfg.dataset}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    if cfg.question_ids is not None:
+        wanted = set(cfg.question_ids)
+        unknown = sorted(wanted - set(problem_set.by_id))
+        if unknown:
+            raise EvalError(f"--question-ids: {len(unknown)} id(s) not in the selection ({', '.join(unknown[:5])})")
+        kept = [p for p in problem_set.problems if p.question_id in wanted]
+        problem_set = ProblemSet(kept, hash_problems(kept), dataset=problem_set.dataset, release=cfg.release,
+                                 start_date=cfg.start_date, end_date=cfg.end_date)
+    if len(problem_set) == 0:
+        raise EvalError(f"no problems in {cfg.dataset} {cfg.release} {cfg.start_date}..{cfg.end_date}")
+    return problem_set
+
+
+def open_backend(cfg: EvalConfig):
+    """The backend, built before the run directory exists (a bad model, file or missing package fails cleanly)."""
+    from harness.backends import create_backend
+
+    try:
+        return create_backend(cfg.backend, _replay_path(cfg), backend_options_of(cfg))
+    except UnicodeDecodeError as err:
+        raise EvalError(f"--model {cfg.model}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+
+
+def remove_if_unused(run: RunDir) -> None:
+    """Undo a start that recorded nothing: remove the manifest and empty samples file this run created."""
+    if run.samples_path.exists() and run.samples_path.stat().st_size:
+        return  # graded samples are kept: --resume finishes the run
+    for path in (run.samples_path, run.manifest_path):
+        path.unlink(missing_ok=True)
+    try:
+        run.path.rmdir()  # only when empty: nothing that was not ours is touched
+    except OSError:
+        pass
 
 
 def print_settings(cfg: EvalConfig, problem_set, n_done: int) -> None:

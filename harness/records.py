@@ -33,6 +33,10 @@ class DatasetSpec(BaseModel):
     end_date: str
     content_hash: str
     n_problems: int
+    # Problems that carry hidden (private) tests; None: not recorded (runs made before it was). A selection with
+    # fewer is graded on its public examples only for the rest, which is not comparable with official figures.
+    n_with_private_tests: int | None = None
+    question_ids: list[str] | None = None  # the selection was restricted to these (None: the whole window)
 
 
 class SamplingSpec(BaseModel):
@@ -65,6 +69,7 @@ class RunManifest(BaseModel):
     created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     versions: dict[str, str] = Field(default_factory=dict)
     git_revision: str | None = None
+    model_params: int | None = None  # estimated from a local checkpoint's config.json; None when unknown
 
 
 class SampleRecord(BaseModel):
@@ -122,6 +127,8 @@ def git_revision(path: str | Path | None = None) -> str | None:
 def manifest_differences(old: RunManifest, new: RunManifest) -> list[str]:
     """Human-readable list of result-changing differences between two manifests (empty = same experiment)."""
     a, b = old.model_dump(mode="json"), new.model_dump(mode="json")
+    for d in (a, b):  # derived from the problems, which content_hash already covers; older runs lack it
+        d["dataset"].pop("n_with_private_tests", None)
     diffs = []
     for key in RESULT_FIELDS:
         if a.get(key) != b.get(key):

@@ -1,15 +1,21 @@
-"""`python -m repro.reproduce --config FILE --out DIR`: train the recipe stage by stage and score it with the harness.
+"""`python -m repro.reproduce --config FILE --out DIR [--resume]`: train the recipe stage by stage, save a checkpoint
+per stage, and have every checkpoint scored by the harness.
 
-For each context stage of the config: train with the GRPO trainer (repro.trainer) and the judge reward
-(repro.rewards), save a checkpoint (model + tokenizer), score it with the harness eval pipeline (the select
-settings). Then keep the best checkpoint by pass@1, evaluate it again with the final settings, and write under DIR:
-`manifest.json` (what ran), `reproduce.json` (initial/final pass@1, every checkpoint, the best), `leaderboard.md`
-(the runs next to the published rows, delta against Qwen3-14B's 60.79), `reward_per_step.png`, and one harness run
-directory per evaluation under `eval/`.
+For each context stage of the config it trains with the GRPO trainer (repro.trainer) and the judge reward
+(repro.rewards) and saves a checkpoint (model + tokenizer). Every checkpoint gets a `python -m harness.eval` job
+(repro.evaluate_checkpoints): with `eval.inline: true` (the CPU toy) the jobs run here, the best checkpoint by
+pass@1 is evaluated again with the final settings and the reports are written; with `eval.inline: false` (the 14B
+run) they are left in DIR/eval/jobs.jsonl for `python -m repro.evaluate_checkpoints DIR` on other GPUs.
+Writes `manifest.json`, `state.json` (finished stages), `events.jsonl`, `checkpoints/`, `train/<stage>/` (TRL's
+checkpoint-K folders) and, once scored, `reproduce.json`, `leaderboard.md`, `reward_per_step.png`, `eval/`.
+
+Survives: a step whose every reward is unknown (TRL logs `reward: None`) or whose groups were all dropped is logged
+and its update skipped (repro.trainer); a killed run continues with `--resume` from its last stage checkpoint or
+TRL checkpoint (repro.progress), without redoing what was saved. Under `accelerate launch` only the main process
+writes the run folder, decides and evaluates; the other ranks train and wait.
 
 The model `toy:tiny-qwen3` (with `data.sources: [toy]` and `eval.dataset: toy:heldout`) is the toy task of
-repro.toy, built locally. Does not cover: serving vLLM for training (start `trl vllm-serve` yourself, see
-repro.config.to_vllm_serve_args), multi-node launch (use accelerate), resuming a killed reproduction.
+repro.toy, built locally. Does not cover: serving vLLM for training (repro/launch/*.sh start `trl vllm-serve`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -24,10 +31,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from repro.config import ConfigError, ReproConfig, Stage, load_config
+from repro.config import ConfigError, ReproConfig, Stage, check_positions, load_config
+from repro.progress import (
+    Dist,
+    StageRecord,
+    history_no_gradient,
+    history_rewards,
+    last_trainer_checkpoint,
+    log_event,
+    read_state,
+    record_stage,
+    write_json_atomic,
+)
 
-BASELINE_NAME = "Qwen3-14B (reported)"
-BASELINE_PASS1 = 0.6079  # Qwen3-14B on LCB v6, as reported with NousCoder-14B (REFERENCE §4)
 TOY_MODEL, TOY_DATA, TOY_EVAL = "toy:tiny-qwen3", "toy", "toy:heldout"
 
 
@@ -42,16 +58,21 @@ class Inputs:
     end_date: str
 
 
-def resolve_inputs(cfg: ReproConfig, out: Path) -> Inputs:
-    """Build the toy (model, splits) when the config asks for it; otherwise the hub/local model and repro.data."""
+def resolve_inputs(cfg: ReproConfig, out: Path, *, write: bool = True) -> Inputs:
+    """Build the toy (model, splits) when the config asks for it; otherwise the hub/local model and repro.data.
+    write=False (a non-main rank, after the main one wrote them) only reads the toy files."""
     ev = cfg.eval
     if cfg.model == TOY_MODEL or TOY_DATA in cfg.data.sources or ev.dataset == TOY_EVAL:
         if not (cfg.model == TOY_MODEL and cfg.data.sources == [TOY_DATA] and ev.dataset == TOY_EVAL):
             raise ConfigError(f"the toy task needs model: {TOY_MODEL}, data.sources: [{TOY_DATA}] and "
                               f"eval.dataset: {TOY_EVAL} together (see repro/configs/tiny-cpu.yaml)")
-        from repro.toy import TOY_END_DATE, TOY_START_DATE, materialize_toy
+        from repro.toy import TOY_END_DATE, TOY_START_DATE, ToyFiles, materialize_toy
 
-        files = materialize_toy(out / "toy", seed=cfg.seed)
+        toy_dir = out / "toy"
+        if write and not (toy_dir / "initial-model" / "config.json").is_file():
+            files = materialize_toy(toy_dir, seed=cfg.seed)
+        else:
+            files = ToyFiles(toy_dir / "initial-model", toy_dir / "toy_train.jsonl", toy_dir / "toy_heldout.jsonl")
         rows = [json.loads(line) for line in files.train_path.read_text(encoding="utf-8").splitlines()]
         return Inputs(str(files.model_dir), rows, str(files.heldout_path), TOY_START_DATE, TOY_END_DATE)
     from repro.data import load_training_rows
@@ -59,113 +80,104 @@ def resolve_inputs(cfg: ReproConfig, out: Path) -> Inputs:
     return Inputs(cfg.model, load_training_rows(cfg.data), ev.dataset, ev.start_date, ev.end_date)
 
 
-def score_checkpoint(cfg: ReproConfig, inputs: Inputs, model: str, run_dir: Path, *, select: bool,
-                     label: str) -> dict:
-    """Evaluate one checkpoint with harness.eval (select=True: the context used to pick checkpoints).
+def check_model_positions(cfg: ReproConfig, model: str) -> None:
+    """Prompt + completion must fit the loaded policy's max_position_embeddings at every stage (one-line refusal)."""
+    from transformers import AutoConfig
 
-    Selection and the final evaluation sample with different seeds, so the best checkpoint's final score is a fresh
-    estimate rather than the lucky draw that got it picked; initial and final share theirs (a paired comparison)."""
-    from harness.eval import EvalConfig, run_eval
-
-    ev = cfg.eval
-    max_len = ev.select_max_model_len if select else ev.max_model_len
-    yarn = ev.yarn if ev.yarn is not None and max_len > ev.yarn.original_max_position_embeddings else None
-    return run_eval(EvalConfig(
-        model=model, backend=ev.backend, dataset=inputs.eval_dataset, release=ev.release,
-        start_date=inputs.start_date, end_date=inputs.end_date, n=ev.n, temperature=ev.temperature,
-        top_p=ev.top_p, top_k=ev.top_k if ev.top_k > 0 else None, seed=cfg.seed + (0 if select else 1),
-        max_model_len=max_len,
-        rope_scaling="yarn" if yarn else None, yarn_factor=yarn.factor if yarn else None,
-        yarn_original_max=yarn.original_max_position_embeddings if yarn else None,
-        prompt_style=ev.prompt_style, extract_mode=ev.extract_mode, time_limit_s=ev.time_limit_s,
-        memory_limit_mb=ev.memory_limit_mb, workers=ev.workers, sandbox=cfg.reward.sandbox.value,
-        out=str(run_dir), label=label, progress=False,
-    ))
+    positions = getattr(AutoConfig.from_pretrained(model), "max_position_embeddings", None)
+    if positions:
+        check_positions(cfg.stages, cfg.max_prompt_length, int(positions), f" of {model}")
 
 
-def train_stage(cfg: ReproConfig, stage: Stage, model, tokenizer, train_dataset, reward_funcs, out: Path):
-    """Run one stage; return the trainer (its model is the updated policy, its log_history the per-step metrics)."""
+def run_stage(cfg: ReproConfig, stage: Stage, model_src: str, step0: int, tokenizer, train_dataset, reward_funcs,
+              out: Path, dist: Dist, callbacks: list) -> StageRecord:
+    """Train one stage (from TRL's last checkpoint-K of it if a killed run left one) and save its checkpoint.
+    Every rank trains and saves (DeepSpeed ZeRO-3 gathers the shards); the main one records the stage."""
     from repro.trainer import build_trainer
 
-    trainer = build_trainer(cfg, stage, model, tokenizer, train_dataset, reward_funcs, out / "train" / stage.name)
-    trainer.train()
-    return trainer
+    stage_dir = out / "train" / stage.name
+    resume = last_trainer_checkpoint(stage_dir)
+    if dist.is_main:
+        log_event(out, "train_stage", stage=stage.name, model=model_src, resume_from=resume)
+    trainer = build_trainer(cfg, stage, model_src, tokenizer, train_dataset, reward_funcs, stage_dir,
+                            num_processes=dist.num_processes, callbacks=callbacks)
+    trainer.train(resume_from_checkpoint=resume)
+    step = step0 + trainer.state.global_step
+    final = out / "checkpoints" / f"{stage.name}-step{step}"
+    partial = final.with_name(final.name + ".partial")
+    if dist.is_main:
+        shutil.rmtree(partial, ignore_errors=True)  # left by a run killed while saving
+    dist.wait()
+    trainer.save_model(str(partial))
+    record = StageRecord(stage.name, step, str(final), history_rewards(trainer.state.log_history, step0),
+                         history_no_gradient(trainer.state.log_history, step0))
+    if dist.is_main:
+        tokenizer.save_pretrained(str(partial))
+        shutil.rmtree(final, ignore_errors=True)
+        partial.rename(final)
+        record_stage(out, record)
+        log_event(out, "stage_done", stage=stage.name, step=step, path=str(final),
+                  no_gradient_steps=record.no_gradient_steps)
+    dist.wait()
+    return record
 
 
-def reward_history(log_history: list[dict], step_offset: int) -> list[tuple[int, float]]:
-    return [(step_offset + int(h["step"]), float(h["reward"])) for h in log_history if "reward" in h and "step" in h]
+def reproduce(cfg: ReproConfig, out_dir: str | Path, *, dist: Dist | None = None) -> dict | None:
+    """Run (or, when out_dir holds a killed run, continue) the whole recipe. Returns what reproduce.json holds
+    (inline eval), a note pointing at the eval jobs (separate eval), or None on a non-main process."""
+    from transformers import AutoTokenizer
 
-
-def reproduce(cfg: ReproConfig, out_dir: str | Path) -> dict:
-    """Run the whole recipe into out_dir and return what reproduce.json holds."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+    from repro import evaluate_checkpoints as ev
     from repro.rewards import build_reward_funcs
-    from repro.trainer import build_train_dataset
+    from repro.trainer import ScheduleEvalCallback, build_train_dataset
 
+    dist = dist or Dist.detect()
     out = Path(out_dir)
     started = time.time()
-    write_json(out / "manifest.json", build_manifest(cfg))
-    inputs = resolve_inputs(cfg, out)
-    initial = score_checkpoint(cfg, inputs, inputs.model, out / "eval" / "initial", select=False,
-                               label=f"{cfg.name} initial")
+    if dist.is_main:
+        if not (out / "manifest.json").is_file():  # a resumed run keeps the manifest of its start
+            write_json_atomic(out / "manifest.json", build_manifest(cfg))
+        inputs = resolve_inputs(cfg, out)
+        write_json_atomic(out / "eval" / "target.json", {"dataset": inputs.eval_dataset,
+                          "start_date": inputs.start_date, "end_date": inputs.end_date})
+    dist.wait()
+    if not dist.is_main:
+        inputs = resolve_inputs(cfg, out, write=False)
+    check_model_positions(cfg, inputs.model)
+    done = {r.stage: r for r in read_state(out)}
+    if dist.is_main:
+        log_event(out, "start", finished_stages=sorted(done))
+        ev.schedule(cfg, out, kind="initial", model=inputs.model, label="initial")
     tokenizer = AutoTokenizer.from_pretrained(inputs.model)
-    model = AutoModelForCausalLM.from_pretrained(inputs.model)
     train_dataset = build_train_dataset(cfg, inputs.train_rows, tokenizer)
     reward_funcs = build_reward_funcs(cfg)
-    checkpoints: list[dict] = []
-    rewards: list[tuple[int, float]] = []
-    stage_ends: list[tuple[str, int]] = []
-    step = 0
+    model_src, step = inputs.model, 0
     try:
         for stage in cfg.stages:
-            trainer = train_stage(cfg, stage, model, tokenizer, train_dataset, reward_funcs, out)
-            rewards += reward_history(trainer.state.log_history, step)
-            step += trainer.state.global_step
-            stage_ends.append((stage.name, step))
-            model = trainer.model
-            path = out / "checkpoints" / f"{stage.name}-step{step}"
-            trainer.save_model(str(path))
-            tokenizer.save_pretrained(str(path))
-            summary = score_checkpoint(cfg, inputs, str(path), out / "eval" / path.name, select=True,
-                                       label=path.name)
-            checkpoints.append({"stage": stage.name, "step": step, "path": str(path), "pass@1": summary["pass@1"],
-                                "eval_dir": str(out / "eval" / path.name)})
+            record = done.get(stage.name)
+            if record is None:
+                callbacks = [] if cfg.eval.inline else [ScheduleEvalCallback(cfg, out, step_offset=step)]
+                record = run_stage(cfg, stage, model_src, step, tokenizer, train_dataset, reward_funcs, out, dist,
+                                   callbacks)
+            elif dist.is_main:
+                log_event(out, "skip_stage", stage=stage.name, step=record.step, path=record.path)
+            model_src, step = record.path, record.step
+            if dist.is_main:
+                ev.schedule(cfg, out, kind="select", model=record.path, label=Path(record.path).name,
+                            stage=stage.name, step=record.step)
     finally:
         for func in reward_funcs:
             func.close()
-    best = max(reversed(checkpoints), key=lambda c: c["pass@1"])  # ties: the later checkpoint
-    final = score_checkpoint(cfg, inputs, best["path"], out / "eval" / "final", select=False, label=f"{cfg.name} best")
-    result = {
-        "name": cfg.name, "initial_pass@1": initial["pass@1"], "final_pass@1": final["pass@1"],
-        "gain": final["pass@1"] - initial["pass@1"], "checkpoints": checkpoints, "best": best,
-        "baseline": {"name": BASELINE_NAME, "pass@1": BASELINE_PASS1},
-        "reward_per_step": [{"step": s, "reward": r} for s, r in rewards],
-        "wall_s": round(time.time() - started, 1),
-    }
-    result["leaderboard"] = write_leaderboard(out, [out / "eval" / "initial", out / "eval" / "final"], inputs)
-    result["plot"] = str(plot_rewards(out, rewards, stage_ends, cfg.name))
-    write_json(out / "reproduce.json", result)
+    if not dist.is_main:
+        return None
+    if not cfg.eval.inline:
+        log_event(out, "training_done", wall_s=round(time.time() - started, 1))
+        return {"eval_jobs": str(ev.jobs_path(out)),
+                "next": f"python -m repro.evaluate_checkpoints {out}"}
+    result = ev.finish(cfg, out, in_process=True)
+    result["wall_s"] = round(time.time() - started, 1)
+    write_json_atomic(out / "reproduce.json", result)
     return result
-
-
-def write_leaderboard(out: Path, run_dirs: list[Path], inputs: Inputs) -> str:
-    """leaderboard.md: these runs ranked next to the published rows, delta against Qwen3-14B (60.79)."""
-    from harness import report
-
-    frame = report.build_leaderboard(run_dirs, baseline=BASELINE_NAME, n_bootstrap=1000)
-    path = out / "leaderboard.md"
-    note = (f"Measured rows: {inputs.eval_dataset}, {inputs.start_date}..{inputs.end_date}. Published rows: "
-            "LiveCodeBench v6 (454 problems). Compare across the two only when the measured rows are on v6 too.\n\n")
-    path.write_text(note + report.to_markdown(frame), encoding="utf-8")
-    return str(path)
-
-
-def plot_rewards(out: Path, rewards: list[tuple[int, float]], stage_ends: list[tuple[str, int]], name: str) -> Path:
-    from repro.plots import plot_reward_per_step
-
-    return plot_reward_per_step([s for s, _ in rewards], [r for _, r in rewards], out / "reward_per_step.png",
-                                stage_ends=stage_ends, title=f"{name}: mean reward per step")
 
 
 def build_manifest(cfg: ReproConfig) -> dict:
@@ -186,30 +198,56 @@ def build_manifest(cfg: ReproConfig) -> dict:
     }
 
 
-def write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+def check_out_dir(out: Path, cfg: ReproConfig, resume: bool) -> None:
+    """A fresh run needs a new or empty folder; --resume needs a run of the same config there."""
+    if not resume:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise ConfigError(f"--out {out} already exists and is not empty; pass a new directory or --resume")
+        return
+    manifest = out / "manifest.json"
+    if not manifest.is_file():
+        raise ConfigError(f"--resume: {out} holds no run (no manifest.json); start it without --resume")
+    before = json.loads(manifest.read_text(encoding="utf-8"))["config"]
+    if before != cfg.model_dump(mode="json"):
+        raise ConfigError(f"--resume: {out} was started with another config; resume it with the same --config")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m repro.reproduce", description=__doc__.splitlines()[0])
     p.add_argument("--config", required=True, help="repro/configs/<name>.yaml")
     p.add_argument("--out", required=True, help="new (or empty) directory for checkpoints, evals and reports")
+    p.add_argument("--resume", action="store_true", help="continue a killed run in --out (same config)")
+    p.add_argument("--vllm-host", default=None, help="host of the `trl vllm-serve` server (multi-node launch)")
     args = p.parse_args(argv)
     from harness.errors import UserError
 
     out = Path(args.out)
     try:
-        cfg = load_config(args.config)
+        try:
+            cfg = load_config(args.config)
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{args.config}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        from harness.validation import check_judge_settings
+
+        check_judge_settings(cfg.eval.time_limit_s, cfg.eval.memory_limit_mb, cfg.eval.workers,
+                             names=("eval.time_limit_s", "eval.memory_limit_mb", "eval.workers"))
+        if args.vllm_host:
+            cfg = cfg.model_copy(update={"vllm": cfg.vllm.model_copy(update={"server_host": args.vllm_host})})
         from harness.sandbox import preflight
 
         preflight(str(cfg.reward.sandbox))  # e.g. Modal without a token: fail now, not as None rewards later
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise ConfigError(f"--out {out} already exists and is not empty; pass a new directory")
-        result = reproduce(cfg, out)
+        dist = Dist.detect()
+        check_out_dir(out, cfg, args.resume)  # every rank, before anyone writes: they all see the same folder
+        dist.wait()
+        result = reproduce(cfg, out, dist=dist)
     except (ConfigError, UserError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if result is None:
+        return 0
+    if "eval_jobs" in result:
+        print(f"training done; checkpoints are scored by: {result['next']} (jobs: {result['eval_jobs']})")
+        return 0
     print(json.dumps({k: result[k] for k in ("initial_pass@1", "final_pass@1", "gain")}))
     print(f"best checkpoint: {result['best']['path']} (pass@1 {result['best']['pass@1']:.3f}); report: {out}")
     return 0

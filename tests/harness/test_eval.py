@@ -37,8 +37,10 @@ def dev_replay_file(tmp_path: Path, model_prefix: str, limit: int) -> Path:
 
 
 def eval_args(replay: Path, out: Path, *extra: str) -> list[str]:
+    """Replay `replay` over exactly the problems it holds (--question-ids: the selection is restricted on purpose)."""
+    ids = sorted({json.loads(line)["question_id"] for line in replay.read_text().splitlines() if line.strip()})
     return ["--backend", "replay", "--model", str(replay), "--dataset", str(PROBLEMS), *WINDOW, "--n", "1",
-            "--out", str(out), "--no-progress", "--workers", "2", *extra]
+            "--question-ids", ",".join(ids), "--out", str(out), "--no-progress", "--workers", "2", *extra]
 
 
 def verdicts_of(run_dir: Path) -> dict[tuple[str, int], str]:
@@ -215,9 +217,11 @@ def test_samples_absent_from_a_replay_file_stay_missing_until_resume_fills_them(
     args = ["--backend", "replay", "--model", str(replay), "--dataset", "sample", "--n", "4", "--time-limit", "1",
             "--out", str(out), "--no-progress"]
     res = run_cli("harness.eval", *args)
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 3, res.stderr  # finished, but incomplete: never a silent exit 0
     assert len(list(RunDir(out).iter_samples())) == 40  # the 20 absent samples are not recorded as failures
-    assert "20 requested samples were not produced" in res.stderr
+    assert "over 10 OF 15 PROBLEMS only" in res.stdout and "20 samples missing" in res.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["n_missing"], summary["n_problems"], summary["n_problems_selected"]) == (20, 10, 15)
     replay.write_text("".join(full), encoding="utf-8")
     res = run_cli("harness.eval", *args, "--resume")
     assert res.returncode == 0, res.stderr
