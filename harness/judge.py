@@ -29,7 +29,6 @@ Not covered: running untrusted code (harness/sandbox/), extraction (harness/extr
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import time
 from collections import deque
@@ -38,6 +37,7 @@ from concurrent.futures import Future
 from dataclasses import replace
 from enum import StrEnum
 
+from harness import program
 from harness.compare import compare_return, compare_stdout, decode_json_value
 from harness.problems import Problem, TestCase
 from harness.sandbox.base import RawRun, RunSpec, RunStatus, Sandbox
@@ -62,22 +62,9 @@ SandboxFactory = Callable[[], Sandbox]
 
 
 def with_prelude(code: str) -> str:
-    """The code as the sandbox runs it: the official import prelude first, after any `from __future__` imports."""
-    if "__future__" in code:
-        try:
-            body = ast.parse(code).body
-        except SyntaxError:
-            body = []
-        last = 0
-        for i, node in enumerate(body):
-            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
-                last = node.end_lineno or 0
-            elif not (i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
-                break  # only a docstring may precede future imports
-        if last:
-            lines = code.split("\n")
-            return "\n".join(lines[:last] + [OFFICIAL_PRELUDE] + lines[last:])
-    return OFFICIAL_PRELUDE + "\n" + code
+    """The code as the sandbox runs it as a module: the official import prelude first, after any leading docstring
+    and `from __future__` imports (harness/program.py decides whether it runs as a module at all)."""
+    return program.with_prelude(code, OFFICIAL_PRELUDE)
 
 
 class RunOrder(StrEnum):
@@ -199,13 +186,14 @@ def grade_with(sandbox: Sandbox, problem: Problem, code: str | None, limits: Lim
     expected = _expected_values(problem) if functional else [None] * len(tests)
     if isinstance(expected, str):
         return _infra(expected, len(tests), started, name)
-    spec = RunSpec(with_prelude(code), problem.func_name, limits)
+    prepared = program.prepare(code, problem.func_name, OFFICIAL_PRELUDE)
+    spec = RunSpec(prepared.source, problem.func_name, limits)
     try:
         outcomes = _run_tests(sandbox, spec, problem, expected, plan_order(problem, order),
                               max(1, batch_size) if early_exit else 1, early_exit)
     except _SandboxFailure as err:
-        return _infra(str(err), len(tests), started, name)
-    return _summarise(outcomes, len(tests), started, name)
+        return replace(_infra(str(err), len(tests), started, name), exec_mode=prepared.mode)
+    return replace(_summarise(outcomes, len(tests), started, name), exec_mode=prepared.mode)
 
 
 class _SandboxFailure(Exception):

@@ -89,6 +89,9 @@ class SampleResult:
     detail: str = ""
     sandbox: str = ""  # which isolation was used, e.g. "bwrap" or "rlimits-fallback"
     tests: list[TestOutcome] = field(default_factory=list)
+    # how the code ran (harness/program.py): "function" (a stdin program's body in a function, as officially),
+    # "module" (as __main__, when wrapping would change its meaning), "call" (LeetCode), "" (nothing ran)
+    exec_mode: str = ""
 
     @property
     def passed(self) -> bool:
@@ -107,6 +110,7 @@ class SampleResult:
             "detail": self.detail,
             "sandbox": self.sandbox,
             "tests": [t.to_dict() for t in self.tests],
+            "exec_mode": self.exec_mode,
         }
 
     @classmethod
@@ -123,4 +127,5 @@ class SampleResult:
             detail=d.get("detail", ""),
             sandbox=d.get("sandbox", ""),
             tests=tests,
+            exec_mode=d.get("exec_mode", ""),
         )
