@@ -1,5 +1,8 @@
 """Contamination-view plots (PNG): pass@1 by contest month per run, and pass@1 by difficulty per run.
 
+Every point and bar carries its 95% bootstrap interval (over that group's problems, from the summary's breakdown)
+as an error bar, and its number of problems (n) as a label: a month of 3 problems is not a trend.
+
 A model that saw the problems in training tends to score higher on months before its release than after: the month
 plot makes that visible. Only measured runs are plotted (reported reference numbers have no per-problem data).
 matplotlib is imported lazily with the Agg backend, so importing this module costs nothing and needs no display.
@@ -31,8 +34,11 @@ def plot_by_month(summaries: Mapping[str, dict], path, release_dates: Mapping[st
     fig, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(months) + 2), 4.0))
     for label, summary in summaries.items():
         xs = [i for i, m in enumerate(months) if m in summary["by_month"]]
-        ys = [100 * summary["by_month"][months[i]]["pass@1"] for i in xs]
-        (line,) = ax.plot(xs, ys, marker="o", label=label)
+        groups = [summary["by_month"][months[i]] for i in xs]
+        ys = [100 * g["pass@1"] for g in groups]
+        bars = ax.errorbar(xs, ys, yerr=_yerr(groups), marker="o", capsize=3, label=label)
+        line = bars.lines[0]
+        _label_n(ax, xs, ys, groups, line.get_color())
         release = (release_dates or {}).get(label)
         if release and months and months[0] <= release[:7] <= months[-1]:
             # problems left of this line may have been seen in training: the contamination view. A month's point
@@ -55,8 +61,11 @@ def plot_by_difficulty(summaries: Mapping[str, dict], path) -> Path:
     fig, ax = plt.subplots(figsize=(6.5, 4.0))
     width = 0.8 / max(1, len(summaries))
     for j, (label, summary) in enumerate(summaries.items()):
-        ys = [100 * summary["by_difficulty"].get(d, {}).get("pass@1", 0.0) for d in DIFFICULTIES]
-        ax.bar([i + j * width for i in range(len(DIFFICULTIES))], ys, width=width, label=label)
+        groups = [summary["by_difficulty"].get(d, {}) for d in DIFFICULTIES]
+        ys = [100 * g.get("pass@1", 0.0) for g in groups]
+        xs = [i + j * width for i in range(len(DIFFICULTIES))]
+        bars = ax.bar(xs, ys, width=width, yerr=_yerr(groups), capsize=3, label=label)
+        _label_n(ax, xs, ys, groups, bars.patches[0].get_facecolor() if bars.patches else None)
     ax.set_xticks([i + width * (len(summaries) - 1) / 2 for i in range(len(DIFFICULTIES))], DIFFICULTIES)
     ax.set_ylabel("pass@1 (%)")
     ax.set_ylim(0, 100)
@@ -65,6 +74,25 @@ def plot_by_difficulty(summaries: Mapping[str, dict], path) -> Path:
     if summaries:
         ax.legend(fontsize="small")
     return _save(plt, fig, path)
+
+
+def _yerr(groups: list[dict]) -> list[list[float]]:
+    """Asymmetric error bars (below, above) in percent from each group's ci95; 0 where there is none."""
+    below, above = [], []
+    for g in groups:
+        ci, y = g.get("ci95") or {}, 100 * g.get("pass@1", 0.0)
+        low, high = ci.get("low"), ci.get("high")
+        below.append(max(0.0, y - 100 * low) if low is not None else 0.0)
+        above.append(max(0.0, 100 * high - y) if high is not None else 0.0)
+    return [below, above]
+
+
+def _label_n(ax, xs, ys, groups: list[dict], color) -> None:
+    """Write each point's number of problems next to it."""
+    for x, y, g in zip(xs, ys, groups):
+        if g:
+            ax.annotate(f"n={g.get('n_problems', 0)}", (x, y), textcoords="offset points", xytext=(4, 4),
+                        fontsize="x-small", color=color)
 
 
 def _pyplot():

@@ -4,6 +4,14 @@ Numbers in the table are percentages (run files keep fractions). Reference rows 
 shown for comparison and labelled "reported, not measured here"; they carry no breakdowns or intervals. A run is
 flagged "possibly contaminated" when its model was released after the start of its evaluation window (release date
 from the manifest's `model_release_date`, or given on the command line).
+
+Comparable by construction: every row belongs to a problem set (column "Set": the selection's content hash, with
+its release, window and size), and ranks and deltas are computed only inside a set; `to_markdown` prints one table
+per set. The reference rows belong to the full v6 selection (release_v6, 2024-08-01..2025-05-01, 454 problems, all
+with hidden tests) and share a table only with runs on it. Toy runs (a model under TOY_MAX_PARAMS parameters, or the
+bundled `sample` problems) get their own sets, never ranked with real models. Notes say when a selection lacks hidden
+tests for some problems (graded on public examples only: not comparable with official figures), when a run was
+not sandboxed (manifest `isolation`; absent = unknown), and when it scored fewer problems than its selection holds.
 Does not cover: computing scores (harness.scoring), plots (harness.plots), the CLI (harness.leaderboard).
 """
 
@@ -19,17 +27,21 @@ import pandas as pd
 from tabulate import tabulate
 
 from harness.errors import UserError
+from harness.problems import DEFAULT_END_DATE, DEFAULT_RELEASE, DEFAULT_START_DATE
 from harness.records import RunDir, RunManifest
 from harness.scoring import bootstrap_method, summarize
 
 REPORTED = "reported, not measured here"
 MEASURED = "measured"
 IMPORTED = "official verdicts, imported"  # an official *_eval_all.json taken as is (harness.interop, no --regrade)
-V6_WINDOW = "2024-08-01..2025-05-01"
+V6_WINDOW = f"{DEFAULT_START_DATE}..{DEFAULT_END_DATE}"
+V6_PROBLEMS = 454  # release_v6 problems in the v6 window: what the published rows were measured on
+TOY_MAX_PARAMS = 50_000_000  # below this a checkpoint is a toy (the repro toy has ~82k); the smallest real LLMs ~0.5B
+SANDBOXED = ("bwrap", "modal", "official")  # isolation values that mean "the candidate ran jailed"
 NOUSCODER_SOURCE = "Nous Research, NousCoder-14B release (https://huggingface.co/NousResearch/NousCoder-14B)"
 START_MARK = "<!-- leaderboard:start -->"
 END_MARK = "<!-- leaderboard:end -->"
-COLUMNS = ["Rank", "Model", "Pass@1", "CI low", "CI high", "Easy", "Medium", "Hard", "n", "Problems", "Delta",
+COLUMNS = ["Set", "Rank", "Model", "Pass@1", "CI low", "CI high", "Easy", "Medium", "Hard", "n", "Problems", "Delta",
            "Window", "Source", "Reference", "Notes"]
 
 
@@ -100,19 +112,60 @@ def build_leaderboard(run_dirs: Sequence, *, baseline: str = "Qwen3-14B (reporte
 def leaderboard_from_scores(scored: Sequence[ScoredRun], *, baseline: str = "Qwen3-14B (reported)",
                             release_dates: Mapping[str, str] | None = None, include_reference: bool = True,
                             ci_method: str = "") -> pd.DataFrame:
+    """All rows with their set; ranked by pass@1 inside each set (ties share a rank); Delta only inside the
+    baseline's set. Sets are ordered: the full v6 selection first, then real runs, then toy runs."""
     rows = [_run_row(s, release_dates or {}) for s in scored]
     if include_reference:
         rows += [_reference_row(ref) for ref in REFERENCE_ROWS]
     frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "Rank"])
     if baseline not in set(frame["Model"]):
         raise LeaderboardError(f"baseline {baseline!r} is not a row of the table; pass --baseline with a model shown")
-    base = float(frame.loc[frame["Model"] == baseline, "Pass@1"].iloc[0])
-    frame["Delta"] = frame["Pass@1"] - base
-    frame = frame.sort_values(["Pass@1", "Model"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
-    frame.insert(0, "Rank", frame["Pass@1"].rank(method="min", ascending=False).astype(int))
+    base_row = frame.loc[frame["Model"] == baseline].iloc[0]
+    same_set = frame["Set"] == base_row["Set"]
+    frame["Delta"] = (frame["Pass@1"] - float(base_row["Pass@1"])).where(same_set)
+    order = {name: i for i, name in enumerate(_set_order(frame["Set"]))}
+    frame["_set"] = frame["Set"].map(order)
+    frame = frame.sort_values(["_set", "Pass@1", "Model"], ascending=[True, False, True], kind="mergesort")
+    frame = frame.drop(columns="_set").reset_index(drop=True)
+    ranks = frame.groupby("Set", sort=False)["Pass@1"].rank(method="min", ascending=False).astype(int)
+    frame.insert(1, "Rank", ranks)
     frame.attrs["baseline"] = baseline
     frame.attrs["ci_method"] = ci_method
     return frame
+
+
+def _set_order(sets: pd.Series) -> list[str]:
+    names = list(dict.fromkeys(sets))
+    return sorted(names, key=lambda name: (name != FULL_V6_SET, name.startswith(TOY_PREFIX), name))
+
+
+FULL_V6_SET = f"LiveCodeBench {DEFAULT_RELEASE}, {V6_WINDOW}, {V6_PROBLEMS} problems (the published selection)"
+TOY_PREFIX = "Toy: "
+
+
+def is_full_v6(manifest: RunManifest) -> bool:
+    """The selection the published rows were measured on: release_v6, the v6 window, all 454 problems, none
+    restricted by id, every one with hidden tests (None = not recorded, taken on trust and noted)."""
+    d = manifest.dataset
+    return (d.release in (DEFAULT_RELEASE, "v6") and d.start_date[:10] == DEFAULT_START_DATE
+            and d.end_date[:10] == DEFAULT_END_DATE and d.n_problems == V6_PROBLEMS and not d.question_ids
+            and d.n_with_private_tests in (None, d.n_problems))
+
+
+def is_toy(manifest: RunManifest) -> bool:
+    """A toy model (fewer than TOY_MAX_PARAMS parameters) or the bundled 15 sample problems."""
+    params = manifest.model_params
+    return (params is not None and params < TOY_MAX_PARAMS) or manifest.dataset.spec == "sample"
+
+
+def set_name(manifest: RunManifest) -> str:
+    """The problem set a run is ranked in: equal names only for equal content hashes (and toy-ness)."""
+    if is_full_v6(manifest) and not is_toy(manifest):
+        return FULL_V6_SET
+    d = manifest.dataset
+    window = f"{d.start_date[:10]}..{d.end_date[:10]}" if d.start_date or d.end_date else "no window"
+    name = f"{d.release}, {window}, {d.n_problems} problems (hash {d.content_hash[:12]})"
+    return TOY_PREFIX + name if is_toy(manifest) else name
 
 
 def load_runs(run_dirs: Sequence) -> list[RunDir]:
@@ -133,12 +186,20 @@ def to_markdown(frame: pd.DataFrame, *, plot_links: Sequence[tuple[str, str]] = 
             index=False, name=None)],
         "Easy": frame["Easy"].map(_pct), "Medium": frame["Medium"].map(_pct), "Hard": frame["Hard"].map(_pct),
         "n": frame["n"].fillna(""), "Problems": frame["Problems"].map(_count),
-        f"Δ vs {baseline}": [("baseline" if m == baseline else f"{d:+.2f}") for m, d in zip(frame["Model"],
-                                                                                             frame["Delta"])],
+        f"Δ vs {baseline}": [("baseline" if m == baseline else "" if math.isnan(d) else f"{d:+.2f}")
+                             for m, d in zip(frame["Model"], frame["Delta"])],
         "Window": frame["Window"], "Source": frame["Source"], "Notes": frame["Notes"].fillna(""),
     })
-    lines = [tabulate(table, headers="keys", tablefmt="github", showindex=False, disable_numparse=True), ""]
-    lines.append(f"Pass@1 in percent (mean over problems of passed/decided samples); interval: "
+    lines = []
+    for name in dict.fromkeys(frame["Set"]):
+        rows = (frame["Set"] == name).to_numpy()
+        caption = "not comparable with real models: ranked apart" if name.startswith(TOY_PREFIX) else (
+            "ranked together: same problems" if name == FULL_V6_SET else
+            "not the published selection: not comparable with the reported rows")
+        lines += [f"**{name}** ({caption})", "",
+                  tabulate(table[rows], headers="keys", tablefmt="github", showindex=False, disable_numparse=True), ""]
+    lines.append(f"One table per problem set: ranks and Δ only compare runs on the same problems. "
+                 f"Pass@1 in percent (mean over problems of passed/decided samples); interval: "
                  f"{frame.attrs.get('ci_method', 'bootstrap over problems')}, percentile. n = decided samples per "
                  f"problem (min-max); infra_error samples are excluded. Rows marked \"{REPORTED}\" are numbers "
                  f"published by their authors, shown for comparison only")
@@ -182,14 +243,35 @@ def _run_row(scored: ScoredRun, release_dates: Mapping[str, str]) -> dict:
     diff = summary["by_difficulty"]
     n_min, n_max = summary["n_min"], summary["n_max"]
     return {
-        "Model": scored.label, "Pass@1": 100 * summary["pass@1"],
+        "Set": set_name(manifest), "Model": scored.label, "Pass@1": 100 * summary["pass@1"],
         "CI low": 100 * summary["ci95"]["low"], "CI high": 100 * summary["ci95"]["high"],
         "Easy": _diff(diff, "easy"), "Medium": _diff(diff, "medium"), "Hard": _diff(diff, "hard"),
         "n": str(n_min) if n_min == n_max else f"{n_min}-{n_max}", "Problems": summary["n_problems"],
         "Delta": math.nan, "Window": window, "Source": _source(manifest),
         "Reference": str(scored.run.path.name),
-        "Notes": _contamination_note(release, manifest.dataset.start_date),
+        "Notes": "; ".join(n for n in (_contamination_note(release, manifest.dataset.start_date),
+                                       *comparability_notes(manifest, summary)) if n),
     }
+
+
+def comparability_notes(manifest: RunManifest, summary: dict) -> list[str]:
+    """What makes this run's figure not comparable with another's: missing hidden tests, no sandbox, partial."""
+    d, notes = manifest.dataset, []
+    if d.n_with_private_tests is not None and d.n_with_private_tests < d.n_problems:
+        notes.append(f"PUBLIC TESTS ONLY for {d.n_problems - d.n_with_private_tests} of {d.n_problems} problems "
+                     "(no hidden tests: scores run high, not comparable with official figures)")
+    elif d.n_with_private_tests is None and manifest.backend != "official-import":
+        notes.append("hidden tests not recorded")
+    isolation = getattr(manifest, "isolation", None)
+    if manifest.backend == "official-import" and not manifest.generation.get("regraded"):
+        pass  # graded by the official grader, not here
+    elif isolation is None:
+        notes.append("isolation unknown")
+    elif not any(word in str(isolation) for word in SANDBOXED):
+        notes.append(f"UNSANDBOXED ({isolation})")
+    if summary["n_problems"] < d.n_problems:
+        notes.append(f"incomplete: {summary['n_problems']} of {d.n_problems} problems scored")
+    return notes
 
 
 def _source(manifest: RunManifest) -> str:
@@ -206,8 +288,8 @@ def release_date_of(scored: ScoredRun, release_dates: Mapping[str, str]) -> str 
 
 def _reference_row(ref: ReferenceRow) -> dict:
     notes = "; ".join(n for n in (ref.note, _contamination_note(ref.release_date, ref.window[:10])) if n)
-    return {"Model": ref.model, "Pass@1": ref.pass_at_1, "CI low": math.nan, "CI high": math.nan,
-            "Easy": math.nan, "Medium": math.nan, "Hard": math.nan, "n": None, "Problems": 454, "Delta": math.nan,
+    return {"Set": FULL_V6_SET, "Model": ref.model, "Pass@1": ref.pass_at_1, "CI low": math.nan, "CI high": math.nan,
+            "Easy": math.nan, "Medium": math.nan, "Hard": math.nan, "n": None, "Problems": V6_PROBLEMS, "Delta": math.nan,
             "Window": ref.window, "Source": REPORTED, "Reference": ref.source, "Notes": notes}
 
 

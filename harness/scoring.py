@@ -122,9 +122,9 @@ def summarize(records: Iterable[SampleRecord], *, problems=None, seed: int = 0, 
         "n_infra_error": int(sum(t.n_infra_error for t in tallies.values())),
         "infra_error_note": "infra_error samples are neither pass nor fail: excluded from n and c",
         "verdict_counts": dict(sorted(verdicts.items())),
-        "by_difficulty": _breakdown(scored, "difficulty"),
-        "by_platform": _breakdown(scored, "platform"),
-        "by_month": _breakdown(scored, "month"),
+        "by_difficulty": _breakdown(scored, "difficulty", seed, n_bootstrap),
+        "by_platform": _breakdown(scored, "platform", seed, n_bootstrap),
+        "by_month": _breakdown(scored, "month", seed, n_bootstrap),
         "ci95": _ci_block(rates, seed, n_bootstrap),
         "errata": _errata_block(tallies, scored),
     }
@@ -191,11 +191,14 @@ def _mean_pass_at_k(scored: list[ProblemTally], k: int) -> float:
     return float(np.mean([estimate_pass_at_k(t.n, t.c, k) for t in scored]))
 
 
-def _breakdown(scored: list[ProblemTally], attr: str) -> dict:
+def _breakdown(scored: list[ProblemTally], attr: str, seed: int, n_bootstrap: int) -> dict:
+    """pass@1, problem count and a bootstrap interval (over the group's problems) per value of `attr`."""
     groups: dict[str, list[float]] = {}
     for t in scored:
         groups.setdefault(getattr(t, attr) or "unknown", []).append(t.pass_rate)
-    return {key: {"pass@1": float(np.mean(v)), "n_problems": len(v)} for key, v in sorted(groups.items())}
+    return {key: {"pass@1": float(np.mean(v)), "n_problems": len(v),
+                  "ci95": _ci_block(np.asarray(v, dtype=float), seed, n_bootstrap)}
+            for key, v in sorted(groups.items())}
 
 
 def _ci_block(rates: np.ndarray, seed: int, n_bootstrap: int) -> dict:

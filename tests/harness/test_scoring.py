@@ -77,11 +77,11 @@ def test_summary_of_run_a_by_hand():
     assert s["pass@k"]["2"] == pytest.approx((1 + 5 / 6 + 0.5 + 1 + 0 + 0.5) / 6)
     # pass@4: every problem with a pass counts 1
     assert s["pass@k"]["4"] == pytest.approx(5 / 6)
-    assert s["by_difficulty"] == {
-        "easy": {"pass@1": pytest.approx(0.875), "n_problems": 2},
-        "hard": {"pass@1": pytest.approx(0.25), "n_problems": 2},
-        "medium": {"pass@1": pytest.approx(0.25), "n_problems": 2},
-    }
+    assert {k: (v["pass@1"], v["n_problems"]) for k, v in s["by_difficulty"].items()} == {
+        "easy": (pytest.approx(0.875), 2), "hard": (pytest.approx(0.25), 2), "medium": (pytest.approx(0.25), 2)}
+    for group in (*s["by_difficulty"].values(), *s["by_month"].values()):  # the plots' error bars
+        assert group["ci95"]["low"] <= group["pass@1"] <= group["ci95"]["high"]
+    assert s["by_difficulty"]["easy"]["ci95"] == {"low": 0.75, "high": 1.0, "method": s["ci95"]["method"]}
     assert s["by_platform"]["atcoder"]["pass@1"] == pytest.approx((1 + 0.25 + 0) / 3)
     assert {m: v["n_problems"] for m, v in s["by_month"].items()} == {"2024-08": 2, "2024-09": 2, "2024-10": 2}
     assert s["by_month"]["2024-08"]["pass@1"] == pytest.approx(0.75)
