@@ -4,7 +4,7 @@
    model's release date (the model may have seen those problems). */
 "use strict";
 (function () {
-  const state = { lo: null, hi: null, cache: {} };
+  const state = { lo: null, hi: null, cache: {}, ci: {}, timer: null };
   const DIFFS = ["easy", "medium", "hard"];
 
   function windowOf() {
@@ -14,11 +14,21 @@
 
   function scores(run, w) {
     const key = run.id + "|" + w.from + "|" + w.to;
-    if (!state.cache[key]) {
-      const b = LCB.index.bootstrap;
-      state.cache[key] = LCB.stats.windowScores(run, w.from, w.to, { seed: b.seed, n: b.n, level: b.level, full: w.full });
-    }
-    return state.cache[key];
+    if (!state.cache[key]) state.cache[key] = LCB.stats.windowScores(run, w.from, w.to);
+    const s = state.cache[key];
+    if (w.full) return Object.assign({ ci: run.ci, ciFrom: "harness.scoring" }, s);
+    return Object.assign({ ci: state.ci[key] || null, ciFrom: "the browser" }, s);
+  }
+
+  /* The bootstrap takes ~0.1-0.4 s per full-size run: pass@1 follows the slider at once, the intervals are
+     computed once it rests (the rows show "…" meanwhile; body[data-intervals] says "pending" or "ready"). */
+  function fillIntervals(w) {
+    const b = LCB.index.bootstrap;
+    LCB.index.runs.forEach(function (run) {
+      const key = run.id + "|" + w.from + "|" + w.to;
+      if (!state.ci[key]) state.ci[key] = LCB.stats.bootstrapCI(scores(run, w).rates, { seed: b.seed, n: b.n, level: b.level });
+    });
+    renderTables();
   }
 
   function flag(release, w) {
@@ -43,8 +53,9 @@
       LCB.pct(s.by[k].pass1) + "</td>" : "<td></td>"; };
     return '<tr class="run" data-run="' + r.run.id + '"><td>' + r.rank + '</td><td><a href="#/run/' + r.run.id + '">' +
       LCB.esc(r.label) + '</a></td><td class="num pass1" data-value="' + s.pass1 + '">' + LCB.pct(s.pass1) +
-      ' <span class="ci" data-low="' + s.ci[0] + '" data-high="' + s.ci[1] + '" title="95% interval from ' +
-      s.ciFrom + '">' + LCB.ciText(s.ci) + "</span></td>" + DIFFS.map(by).join("") + plats.map(by).join("") +
+      (s.ci ? ' <span class="ci" data-low="' + s.ci[0] + '" data-high="' + s.ci[1] + '" title="95% interval from ' +
+        s.ciFrom + '">' + LCB.ciText(s.ci) + "</span>" : ' <span class="ci pending">[…]</span>') + "</td>" +
+      DIFFS.map(by).join("") + plats.map(by).join("") +
       '<td class="num nprob">' + s.n_problems + '</td><td class="num">' + s.n_samples + "</td><td>" +
       LCB.esc(r.run.release || "") + '</td><td class="flagcell">' + flag(r.run.release, w) + "</td><td>" +
       LCB.esc(r.run.source) + "</td></tr>";
@@ -113,6 +124,10 @@
       LCB.index.problems.length + " problems" + (w.full ? ", the whole selection" : "") + ")";
     document.getElementById("tables").innerHTML = LCB.index.groups.map(function (g) { return groupTable(g, w, plats); })
       .join("") + referenceTable(w, plats);
+    const pending = document.querySelectorAll("#tables .ci.pending").length > 0;
+    document.body.setAttribute("data-intervals", pending ? "pending" : "ready");
+    clearTimeout(state.timer);
+    if (pending) state.timer = setTimeout(function () { fillIntervals(w); }, 120);
   }
 
   function onSlide(ev) {

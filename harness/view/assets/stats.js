@@ -46,10 +46,10 @@ LCB.stats = (function () {
     const n = values.length;
     if (!n) return [null, null];
     const draws = opts.n, next = rng(opts.seed), means = new Float64Array(draws);
-    const vals = Float64Array.from(values);
+    const vals = Float64Array.from(values), scale = n / 4294967296;
     for (let b = 0; b < draws; b++) {
       let s = 0;
-      for (let i = 0; i < n; i++) s += vals[Math.floor((next() / 4294967296) * n)];
+      for (let i = 0; i < n; i++) s += vals[Math.floor(next() * scale)];
       means[b] = s / n;
     }
     means.sort();
@@ -57,8 +57,10 @@ LCB.stats = (function () {
     return [percentile(means, tail), percentile(means, 100 - tail)];
   }
 
-  /* Scores of `run` on the problems whose contest date lies in [from, to] (YYYY-MM-DD, both inclusive). */
-  function windowScores(run, from, to, opts) {
+  /* pass@1 and breakdowns of `run` on the problems whose contest date lies in [from, to] (YYYY-MM-DD, both
+     inclusive), with the per-problem rates the interval is computed from (bootstrapCI, run later: it is the slow
+     part). */
+  function windowScores(run, from, to) {
     const problems = LCB.index.problems, rates = [], groups = {};
     let samples = 0;
     for (let k = 0; k < run.p.length; k++) {
@@ -71,13 +73,8 @@ LCB.stats = (function () {
     }
     const by = {};
     Object.keys(groups).forEach(function (key) { by[key] = { pass1: mean(groups[key]), n: groups[key].length }; });
-    const full = opts.full;
-    return {
-      pass1: rates.length ? mean(rates) : null,
-      ci: full ? run.ci : bootstrapCI(rates, opts),
-      ciFrom: full ? "harness.scoring" : "browser",
-      n_problems: rates.length, n_samples: samples, by: by,
-    };
+    return { pass1: rates.length ? mean(rates) : null, rates: rates, n_problems: rates.length, n_samples: samples,
+      by: by };
   }
 
   return { rng: rng, mean: mean, percentile: percentile, bootstrapCI: bootstrapCI, windowScores: windowScores };
