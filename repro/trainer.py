@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import TrainerCallback
 from trl import GRPOTrainer
 
 from repro.config import ConfigError, OverlongMode, ReproConfig, Stage, to_grpo_config
@@ -50,6 +51,7 @@ class ReproGRPOTrainer(GRPOTrainer):
         self._refill_generator = torch.Generator().manual_seed(seed)
         self._last_rewards: torch.Tensor | None = None
         self._last_truncated: torch.Tensor | None = None
+        self._no_gradient = False  # the current generation batch has no kept row on any process
 
     # -- rewards and overlong ------------------------------------------------------------------------------------
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
@@ -124,7 +126,21 @@ class ReproGRPOTrainer(GRPOTrainer):
             loss_mask = loss_mask * batch["tool_mask"]
         batch["num_items_in_batch"] = self.accelerator.gather(loss_mask.sum()).sum()
         batch["num_seqs_in_batch"] = self.accelerator.gather((loss_mask.sum(-1) > 0).float().sum()).sum()
+        if mode == "train":
+            self._no_gradient = bool(batch["num_items_in_batch"].item() == 0)
+            self._metrics[mode]["no_gradient_step"].append(float(self._no_gradient))
         return batch
+
+    # -- steps with no gradient ----------------------------------------------------------------------------------
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        """A step whose batch kept no row (every group dropped, or every reward unknown) has a zero gradient;
+        AdamW would still move the weights along its momentum, so the update is skipped: the learning rate is 0
+        for this optimizer step (the scheduler sets it again after the step). Logged as `no_gradient_step`."""
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if self._no_gradient and self.optimizer is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = 0.0
+        return loss
 
     # -- loss ----------------------------------------------------------------------------------------------------
     def _compute_loss(self, model, inputs):
@@ -167,6 +183,24 @@ class ReproGRPOTrainer(GRPOTrainer):
         return loss
 
 
+class ScheduleEvalCallback(TrainerCallback):
+    """On the main process, append a `harness.eval` job (repro.evaluate_checkpoints) for every checkpoint-K TRL
+    saves, so checkpoints are scored on other GPUs while training goes on."""
+
+    def __init__(self, cfg: ReproConfig, run_dir: Path, step_offset: int = 0) -> None:
+        self.cfg, self.run_dir, self.step_offset = cfg, Path(run_dir), step_offset
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            from repro.evaluate_checkpoints import schedule
+
+            ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            stage = Path(args.output_dir).name
+            schedule(self.cfg, self.run_dir, kind="select", model=str(ckpt), label=f"{stage}-checkpoint-"
+                     f"{state.global_step}", stage=stage, step=self.step_offset + state.global_step)
+        return control
+
+
 def build_train_dataset(cfg: ReproConfig, rows: list[dict], tokenizer: Any = None) -> Any:
     """A datasets.Dataset of training rows (repro.data schema; official LCB rows are converted with the config's
     prompt style), capped at data.max_rows. The prompts are chat messages, so a given tokenizer must have a chat
@@ -177,6 +211,12 @@ def build_train_dataset(cfg: ReproConfig, rows: list[dict], tokenizer: Any = Non
         raise ConfigError("the tokenizer has no chat template; training prompts are chat messages")
     source = cfg.data.sources[0] if len(cfg.data.sources) == 1 else "local"
     converted = as_training_rows(rows, cfg.data.prompt_style, source=source)
+    if tokenizer is not None:  # prompt + completion must fit the positions (repro.config.check_positions)
+        converted = [r for r in converted if len(tokenizer.apply_chat_template(
+            r["prompt"], add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
+            <= cfg.max_prompt_length]
+        if not converted:
+            raise ConfigError(f"no training prompt fits max_prompt_length {cfg.max_prompt_length} tokens")
     return to_trl_dataset(converted[: cfg.data.max_rows] if cfg.data.max_rows else converted)
 
 
@@ -188,12 +228,16 @@ def build_trainer(
     train_dataset: Any,
     reward_funcs: Any,
     output_dir: str | Path,
+    num_processes: int | None = None,
+    callbacks: list | None = None,
     **grpo_overrides: Any,
 ) -> ReproGRPOTrainer:
-    """A ReproGRPOTrainer for one context stage. `model` is a loaded model or a hub id/path TRL can load;
-    `grpo_overrides` replace GRPOConfig fields (e.g. max_steps for a short test)."""
-    args = to_grpo_config(cfg, stage, output_dir, **grpo_overrides)
+    """A ReproGRPOTrainer for one context stage. `model` is a loaded model or a hub id/path TRL can load (a path
+    is loaded in fp32: the master weights; bf16 is compute only); `grpo_overrides` replace GRPOConfig fields (e.g.
+    max_steps for a short test); `num_processes` = training processes (default: accelerate's world size)."""
+    args = to_grpo_config(cfg, stage, output_dir, num_processes, **grpo_overrides)
     return ReproGRPOTrainer(
+        callbacks=callbacks,
         model=model,
         reward_funcs=reward_funcs,
         args=args,

@@ -34,8 +34,8 @@ def nous() -> ReproConfig:
 
 def test_nouscoder_yaml_maps_onto_grpo_config(nous, tmp_path):
     # bf16 is the one setting transformers refuses without a GPU; everything else is built as configured
-    for index, (ctx, steps) in enumerate([(32768, 600), (40960, 300)]):
-        args = to_grpo_config(nous, index, tmp_path, bf16=False)
+    for index, (ctx, steps) in enumerate([(32768, 600), (38912, 300)]):
+        args = to_grpo_config(nous, index, tmp_path, num_processes=40, bf16=False)
         assert (args.loss_type, args.importance_sampling_level) == ("dapo", "token")
         assert (args.epsilon, args.epsilon_high) == (0.2, 0.28)
         assert args.scale_rewards == "group" and args.beta == 0.0
@@ -45,8 +45,10 @@ def test_nouscoder_yaml_maps_onto_grpo_config(nous, tmp_path):
         assert (args.vllm_server_host, args.vllm_server_port) == ("0.0.0.0", 8000)
         assert args.max_completion_length == ctx and args.max_steps == steps
         assert args.learning_rate == 1e-6
-        assert args.per_device_train_batch_size == 4 * 8 and args.gradient_accumulation_steps == 4
-        assert args.generation_batch_size % 8 == 0
+        assert args.per_device_train_batch_size == 1 and args.gradient_accumulation_steps == 16
+        assert args.per_device_train_batch_size * 40 * args.gradient_accumulation_steps == 80 * 8  # global batch
+        assert args.steps_per_generation == args.gradient_accumulation_steps  # one generation per optimizer step
+        assert args.model_init_kwargs == {"dtype": "float32"}  # fp32 master weights; bf16 is compute only
         assert (args.temperature, args.top_p, args.seed) == (1.0, 1.0, 0)
         assert args.activation_checkpointing is True and args.max_grad_norm == 1.0
         assert args.save_steps == 50 and args.output_dir == str(tmp_path)
@@ -76,22 +78,24 @@ def test_vllm_and_eval_arguments(nous):
     serve = to_vllm_serve_args(nous)
     assert serve[:2] == ["trl", "vllm-serve"]
     assert serve[serve.index("--model") + 1] == "Qwen/Qwen3-14B"
-    assert int(serve[serve.index("--max-model-len") + 1]) > 40960  # room for prompt + 40k completion
+    assert int(serve[serve.index("--max-model-len") + 1]) == 40960  # prompt + the 40k stage = the positions
     final = to_eval_vllm_serve_args(nous, "ckpt")
     overrides = json.loads(final[final.index("--hf-overrides") + 1])
-    assert overrides == {
+    assert overrides == {  # NousCoder-14B's released config.json (REFERENCE §6)
         "max_position_embeddings": 81920,
-        "rope_parameters": {"rope_type": "yarn", "factor": 2.5, "original_max_position_embeddings": 32768,
+        "rope_parameters": {"rope_type": "yarn", "factor": 2.0, "original_max_position_embeddings": 40960,
                             "rope_theta": 1000000.0},
     }
     assert final[final.index("--max-model-len") + 1] == "81920"
     assert yarn_hf_overrides(81920, nous.eval.yarn)["max_position_embeddings"] == 81920
     ev = to_eval_args(nous, "ckpt")
     assert ev[ev.index("--max-model-len") + 1] == "81920"
-    assert ev[ev.index("--yarn-factor") + 1] == "2.5" and ev[ev.index("--n") + 1] == "16"
+    assert ev[ev.index("--yarn-factor") + 1] == "2.0" and ev[ev.index("--n") + 1] == "16"
+    assert ev[ev.index("--yarn-original-max") + 1] == "40960"
     assert ev[ev.index("--start-date") + 1] == "2024-08-01" and ev[ev.index("--end-date") + 1] == "2025-05-01"
     pick = to_eval_args(nous, "ckpt", select=True)
-    assert pick[pick.index("--max-model-len") + 1] == "40960" and "--rope-scaling" not in pick
+    assert pick[pick.index("--max-model-len") + 1] == "40960"
+    assert pick[pick.index("--rope-scaling") + 1] == "none"  # within the model's own positions
 
 
 def _write(tmp_path, text: str) -> Path:
