@@ -101,7 +101,8 @@ def _problems_for(run: collect.RunData, dataset: str | None, cache: dict) -> tup
     problem_set = cache[key]
     wanted = d.model_dump().get("question_ids")
     chosen = [p for p in problem_set if not wanted or p.question_id in set(wanted)]
-    if hash_problems(chosen) != d.content_hash:
+    digest = hash_problems(chosen) if wanted else problem_set.content_hash
+    if digest != d.content_hash:
         return None, (f"--dataset {spec} is not the problem set this run was made on (content hash differs): "
                       "prompts and tests not shown")
     return {p.question_id: p for p in chosen}, ""
