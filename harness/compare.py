@@ -6,7 +6,9 @@ both lines split on whitespace into the same number of tokens that are all equal
 tolerance: "0.30000000000000004" != "0.3", but "0.300" == "3e-1" == "0.3"). Python's own `str.strip`/`str.split`
 and `Decimal` are used so every corner (Unicode whitespace, "1_000", "inf", NaN never equal to anything, huge
 exponents) behaves as in the official grader. The only input the official grader cannot see is non-UTF-8 output
-(it captures text); here such output is a wrong answer.
+(it captures text); here such output is a wrong answer. Memory stays bounded whatever the output's size: lines are
+decoded, stripped and compared one chunk at a time, never held as lists (64 MB of 10-byte lines would otherwise
+take GBs: RESULTS.md, "Comparing huge outputs").
 
 `compare_return` (function-call problems) compares JSON-decoded values with Python `==`, which is what the official
 grader does on live objects after turning a returned tuple into a list. Because both sides are plain decoded data,
@@ -20,13 +22,57 @@ Not covered: running code, verdict policy, test ordering (harness/judge.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from decimal import Decimal
+from itertools import zip_longest
 
 _HEAD = 80  # characters of a line quoted in a diagnostic
+_CHUNK = 1 << 20  # bytes (or characters) of output split into lines at a time
 
 
-def _stripped_lines(text: str) -> list[str]:
-    return [line.strip() for line in text.strip().split("\n")]
+class _NotUtf8(ValueError):
+    def __init__(self, offset: int) -> None:
+        super().__init__(offset)
+        self.offset = offset
+
+
+def _raw_lines(data: bytes | str) -> Iterator[str]:
+    """The text's "\\n"-separated lines, decoded (bytes: strict UTF-8) one chunk of whole lines at a time."""
+    newline = b"\n" if isinstance(data, bytes) else "\n"
+    start, size = 0, len(data)
+    while True:
+        end = -1
+        if start + _CHUNK < size:  # whole lines up to ~_CHUNK; a longer line is one chunk
+            end = data.rfind(newline, start, start + _CHUNK)
+            end = data.find(newline, start + _CHUNK) if end < 0 else end
+        stop = size if end < 0 else end
+        chunk = data[start:stop]
+        if isinstance(chunk, bytes):  # a "\n" byte never splits a UTF-8 sequence: chunks decode like the whole
+            try:
+                chunk = chunk.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise _NotUtf8(start + err.start) from None
+        yield from chunk.split("\n")
+        if end < 0:
+            return
+        start = end + 1
+
+
+def _stripped_lines(data: bytes | str) -> Iterator[str]:
+    """Lazily, what the official `[line.strip() for line in text.strip().split("\\n")]` gives: stripping the whole
+    text drops the blank lines at both ends (one "" line if nothing is left); every line is stripped."""
+    blank_run, started = 0, False
+    for line in _raw_lines(data):
+        line = line.strip()
+        if not line:
+            blank_run += started
+            continue
+        for _ in range(blank_run):
+            yield ""
+        blank_run, started = 0, True
+        yield line
+    if not started:
+        yield ""
 
 
 def _decimal_tokens(line: str) -> list[Decimal] | None:
@@ -56,20 +102,22 @@ def _quote(text: str) -> str:
 
 
 def compare_stdout(actual: bytes | str, expected: str) -> tuple[bool, str]:
-    """Official stdin comparison of a program's output with the expected text; returns (passed, detail)."""
-    if isinstance(actual, bytes):
-        try:
-            actual = actual.decode("utf-8")
-        except UnicodeDecodeError as err:
-            return False, f"output is not valid UTF-8 (byte offset {err.start})"
-    got, want = _stripped_lines(actual), _stripped_lines(expected)
-    if len(got) != len(want):
-        return False, f"expected {len(want)} line(s), got {len(got)}"
-    for number, (got_line, want_line) in enumerate(zip(got, want), start=1):
-        if got_line == want_line or _tokens_equal(got_line, want_line):
-            continue
-        return False, f"line {number}: expected {_quote(want_line)}, got {_quote(got_line)}"
-    return True, ""
+    """Official stdin comparison of a program's output with the expected text; returns (passed, detail).
+    Streams over both texts: the line counts are compared first (as officially), then the first differing line."""
+    n_got = n_want = 0
+    first_difference = ""
+    try:
+        for got, want in zip_longest(_stripped_lines(actual), _stripped_lines(expected)):
+            n_got += got is not None
+            n_want += want is not None
+            if first_difference or got is None or want is None or got == want or _tokens_equal(got, want):
+                continue
+            first_difference = f"line {n_got}: expected {_quote(want)}, got {_quote(got)}"
+    except _NotUtf8 as err:
+        return False, f"output is not valid UTF-8 (byte offset {err.offset})"
+    if n_got != n_want:
+        return False, f"expected {n_want} line(s), got {n_got}"
+    return (False, first_difference) if first_difference else (True, "")
 
 
 def _parse_int(text: str) -> int | Decimal:

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.records import json_line
 from harness.validation import check_judge_settings
 from harness.verdicts import Limits, SampleResult, Verdict
 
@@ -214,7 +215,7 @@ def run(args: argparse.Namespace) -> dict:
     with open(out, "w", encoding="utf-8") as sink, tqdm(total=len(rows), unit="sample", desc="grade",
                                                         disable=args.no_progress, file=sys.stderr) as bar:
         for line in grade_rows(rows, problems, args):
-            sink.write(json.dumps(line, ensure_ascii=False) + "\n")
+            sink.write(json_line(line) + "\n")
             lines.append({k: line[k] for k in ("verdict", "tests_run", "tests_total")})
             bar.update(1)
     from harness.judge import default_judge_workers

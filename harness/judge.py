@@ -30,7 +30,9 @@ Not covered: running untrusted code (harness/sandbox/), extraction (harness/extr
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
@@ -106,8 +108,11 @@ def plan_order(problem: Problem, order: RunOrder | str = DEFAULT_ORDER) -> list[
 def _head(data: bytes | str | None) -> str:
     if not data:
         return ""
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    return text[:_HEAD_CHARS]
+    # escaped, never lost or crashing a writer: invalid UTF-8 as \xNN, lone surrogates (a returned str) as \udNNN
+    if isinstance(data, str):
+        data = data[:_HEAD_CHARS].encode("utf-8", "backslashreplace")
+    head = data[:4 * _HEAD_CHARS]
+    return head.decode("utf-8", "backslashreplace")[:_HEAD_CHARS]
 
 
 def judge_run(raw: RawRun, index: int, test: TestCase, functional: bool, expected: object = None) -> TestOutcome:
@@ -186,6 +191,9 @@ def grade_with(sandbox: Sandbox, problem: Problem, code: str | None, limits: Lim
     expected = _expected_values(problem) if functional else [None] * len(tests)
     if isinstance(expected, str):
         return _infra(expected, len(tests), started, name)
+    if (bad := program.not_unicode(code)) is not None:  # Python cannot compile it (officially: compile error)
+        return SampleResult(Verdict.COMPILE_ERROR, tests_total=len(tests), detail=bad, sandbox=name,
+                            wall_s=time.perf_counter() - started)
     prepared = program.prepare(code, problem.func_name, OFFICIAL_PRELUDE)
     spec = RunSpec(prepared.source, problem.func_name, limits)
     try:
@@ -330,8 +338,20 @@ class Judge:
         self.early_exit = early_exit  # False runs every test (for measurements); the verdict is unchanged
         self.order = RunOrder(order)
         self.max_pending = max_pending or 2 * self.workers
-        self._pool: WorkerPool[Sandbox] = WorkerPool(self.workers, sandbox_factory(sandbox),
-                                                      lambda s: s.close(), self.max_pending)
+        make = sandbox_factory(sandbox)
+        self._made: weakref.WeakSet = weakref.WeakSet()  # every live sandbox of this judge: abort() kills them
+        self._made_lock = threading.Lock()
+        self._aborted = False
+
+        def tracked() -> Sandbox:
+            if self._aborted:  # no fresh sandbox (e.g. an infra_error retry) once the judge is stopping
+                raise RuntimeError("the judge was aborted")
+            box = make()
+            with self._made_lock:
+                self._made.add(box)
+            return box
+
+        self._pool: WorkerPool[Sandbox] = WorkerPool(self.workers, tracked, lambda s: s.close(), self.max_pending)
 
     def _task(self, problem: Problem, code: str | None) -> Callable[[WorkerSlot[Sandbox]], SampleResult]:
         return lambda slot: _grade_in_slot(slot, problem, code, self.limits, self.batch_size, self.early_exit,
@@ -360,6 +380,24 @@ class Judge:
     def close(self, cancel_pending: bool = False) -> None:
         """Finish queued samples (or cancel those not started) and tear down every worker's sandbox."""
         self._pool.close(cancel_pending)
+
+    def abort(self, timeout_s: float = 5.0) -> None:
+        """Stop now (Ctrl-C): cancel queued samples, make no new sandbox, and kill the running ones until every
+        worker has returned (at most `timeout_s`; the workers are daemon threads). Results of the samples that were
+        running are meaningless (their jail was killed): callers must drop whatever completes after calling this."""
+        self._aborted = True
+        closer = threading.Thread(target=self._pool.close, kwargs={"cancel_pending": True}, daemon=True)
+        closer.start()
+        deadline = time.monotonic() + timeout_s
+        while closer.is_alive() and time.monotonic() < deadline:
+            with self._made_lock:
+                boxes = list(self._made)
+            for box in boxes:  # a local sandbox's runner is killed with its jail; others close (Modal: terminate)
+                try:
+                    (getattr(box, "_kill_runner", None) or box.close)()
+                except Exception:  # noqa: BLE001, S110 - best effort: the worker thread sees its run fail
+                    pass
+            closer.join(0.1)
 
     def __enter__(self) -> Judge:  # noqa: PYI034 - Judge is not meant to be subclassed
         return self

@@ -59,6 +59,15 @@ def with_prelude(code: str, prelude: str) -> str:
     return prelude + "\n" + code
 
 
+def not_unicode(code: str) -> str | None:
+    """Why the code cannot be compiled at all (a lone surrogate is not encodable source), or None."""
+    try:
+        code.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return f"the code is not valid Unicode: lone surrogate {code[err.start]!r} at character {err.start}"
+    return None
+
+
 def prepare(code: str, func_name: str | None, prelude: str) -> Prepared:
     """The program as the sandbox should run it (see the module docstring)."""
     if func_name is not None:

@@ -184,3 +184,59 @@ def test_predecoded_expected_value():
     want = decode_json_value("[1, 2]")
     assert compare_return("[1, 2]", want, expected_decoded=True) == (True, "")
     assert not compare_return("[1]", want, expected_decoded=True)[0]
+
+
+# --- streaming: same verdicts as the official list-based rule, bounded memory ---------------------------------------
+
+def _official(actual: str, expected: str) -> bool:
+    got = [line.strip() for line in actual.strip().split("\n")]
+    want = [line.strip() for line in expected.strip().split("\n")]
+    return len(got) == len(want) and all(g == w or compare_stdout(g, w)[0] for g, w in zip(got, want))
+
+
+def test_streaming_matches_the_official_lists_on_random_texts(monkeypatch):
+    import random
+
+    import harness.compare
+
+    monkeypatch.setattr(harness.compare, "_CHUNK", 5)  # chunk boundaries everywhere
+    rng = random.Random(7)
+    pieces = ["1", "2", " ", "\n", "\n", "\t", "a", "\r", "\x0b", "é", "\u2028", "0.10", "1e-1"]
+    for _ in range(3000):
+        actual = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
+        expected = actual.replace("\t", " ") if rng.random() < 0.3 else \
+            "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
+        want = _official(actual, expected)
+        assert passes(actual.encode(), expected) == want and passes(actual, expected) == want, (actual, expected)
+
+
+def test_invalid_utf8_offset_is_exact_across_chunks(monkeypatch):
+    import harness.compare
+
+    monkeypatch.setattr(harness.compare, "_CHUNK", 4)
+    ok, detail = compare_stdout(b"12\n34\n56\n7\xff8\n", "12\n34\n56\n78")
+    assert not ok and detail == "output is not valid UTF-8 (byte offset 10)"
+
+
+def test_nul_bytes_are_content_not_whitespace():
+    assert not passes(b"3\x00\n", "3")
+    assert passes(b"3\x00\n", "3\x00")
+
+
+MEMORY_PROBE = """
+import resource
+from harness.compare import compare_stdout
+actual = b"123456789\\n" * (32 * 2**20 // 10)
+expected = actual.decode()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+assert compare_stdout(actual, expected) == (True, "")
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_comparing_32_mb_of_short_lines_stays_in_bounded_memory():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", MEMORY_PROBE], capture_output=True, text=True, check=True).stdout
+    assert int(out) < 100  # MB of peak RSS growth; lists of 3.4 M line strings took ~500 MB

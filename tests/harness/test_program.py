@@ -18,7 +18,7 @@ from harness.verdicts import Verdict
 
 
 def run(source: str, stdin: str = "") -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-c", source], input=stdin, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", source], check=False, input=stdin, capture_output=True, text=True, timeout=60)
     return proc.returncode, proc.stdout, proc.stderr
 
 
