@@ -19,10 +19,13 @@ Officially failing completions whose failing test we cannot identify (no `inputs
 not have) are NOT checkable; they are reported for information only.
 
 Every disagreement is listed with a cause: an official-grader defect (REFERENCE.md §3: it wraps stdin programs into
-a function with a mocked stdin, so `for line in sys.stdin`, `open(0)`, `os.read(0, ...)`, `sys.stdout.buffer`,
-`global`, `exit()`, readline EOF handling... fail there; `from __future__` breaks its prelude; it compares nested
-tuples to lists as unequal; its environment lacks some modules), a time-limit borderline (wall clock there, CPU time
-here), or "ours to fix". Writes benchmarks/results/judge_fidelity.json.
+a function with a mocked stdin, so `for line in sys.stdin`, `os.read(0, ...)`, `sys.stdout.buffer`, `global`,
+`quit()`, `sys.stdin.readlines()`, readline EOF handling... fail there; `from __future__` breaks its prelude; it
+compares nested tuples to lists as unequal; its environment lacks some modules), a time-limit borderline (wall
+clock there, CPU time here), or "ours to fix". NOT defects (they work officially, so a disagreement on them is ours
+to fix): `exit()` (the prelude's `from sys import *` makes it sys.exit, whose SystemExit the official grader
+catches: 12 officially passing dev completions call it), `sys.stdin.readline()[:-1]` and `sys.stdin.buffer.read`
+(reported working officially on crafted cases, issue 11). Writes benchmarks/results/judge_fidelity.json.
 """
 
 from __future__ import annotations
@@ -44,11 +47,10 @@ _STDIN_DEFECTS = (
     ("iterates sys.stdin", r"for\s+[\w\s,()]+\s+in\s+(?:sys\.)?stdin\b|(?:enumerate|iter|map|list)\(\s*sys\.stdin\b"),
     ("reads open(0)", r"open\(\s*0\s*[,)]"),
     ("reads os.read(0, ...)", r"os\.read\(\s*0\s*,"),
-    ("uses sys.stdout.buffer / sys.stdin.buffer", r"sys\.(?:stdout|stdin)\.buffer"),
+    ("uses sys.stdout.buffer (the official capture is a StringIO)", r"sys\.stdout\.buffer"),
     ("writes to fd 1 / sys.__stdout__ directly", r"os\.write\(\s*1\s*,|sys\.__stdout__"),
     ("mutates a top-level variable through `global`", r"^\s*global\s+\w"),
-    ("calls exit()/quit() (None under the official reliability guard)", r"(?<![\w.])(?:exit|quit)\(\s*\)"),
-    ("slices readline()[:-1] (the official mock strips newlines)", r"readline\(\)\s*\[\s*:\s*-1\s*\]"),
+    ("calls quit() (None under the official reliability guard)", r"(?<![\w.])quit\(\s*\)"),
     ("uses sys.stdin.readlines() (the official mock returns input.split('\\n'): no newlines, an empty last line)",
      r"stdin\.readlines\("),
 )
