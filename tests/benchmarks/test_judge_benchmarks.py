@@ -143,3 +143,11 @@ def test_speed_script_quick_run_has_every_figure(tmp_path):
         assert report["early_exit"]["tests_all"] >= report["early_exit"]["tests_early_exit"]
         assert report["stability"]["samples"] == 6 and report["stability"]["busy_processes"] >= 0
         assert isinstance(report["stability"]["changes"], list)
+
+
+def test_what_works_officially_is_not_labelled_an_official_defect():
+    p = problem([("1", "1")])
+    for code in ("print(1)\nexit()", "import sys\ns = sys.stdin.readline()[:-1]\nprint(s)",
+                 "import sys\nprint(sys.stdin.buffer.read().split())"):
+        assert judge_fidelity.official_defects({"code": code}, p) == [], code
+    assert any("quit()" in d for d in judge_fidelity.official_defects({"code": "print(1)\nquit()"}, p))

@@ -240,3 +240,10 @@ def test_comparing_32_mb_of_short_lines_stays_in_bounded_memory():
 
     out = subprocess.run([sys.executable, "-c", MEMORY_PROBE], capture_output=True, text=True, check=True).stdout
     assert int(out) < 100  # MB of peak RSS growth; lists of 3.4 M line strings took ~500 MB
+
+
+def test_integers_of_50000_digits_compare_exactly():
+    big = "9" * 50_000
+    assert passes(big.encode(), big) and not passes(("9" * 49_999 + "8").encode(), big)
+    assert compare_return(big, big) == (True, "")
+    assert not compare_return(big, "9" * 49_999 + "8")[0]
