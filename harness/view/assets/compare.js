@@ -55,7 +55,7 @@
     return '<p class="headline" id="pair">pass@1 A − B = <strong class="delta" data-value="' + pair.delta + '">' +
       (pair.delta >= 0 ? "+" : "") + LCB.pct(pair.delta) + "</strong> points on " + pair.n_common +
       " common problems (A " + LCB.pct(pair.pass1_a) + ", B " + LCB.pct(pair.pass1_b) + "); 95% CI " +
-      LCB.ciText([pair.low, pair.high]) + '; p = <span class="pvalue">' + pair.p_value.toPrecision(4) + "</span></p>" +
+      LCB.ciText([pair.low, pair.high]) + '; p = <span class="pvalue" data-value="' + pair.p_value + '">' + pair.p_value.toPrecision(4) + "</span></p>" +
       '<p class="muted">' + LCB.esc(pair.ci_method) + "; " + LCB.esc(pair.p_value_method) +
       " (harness.scoring.compare_runs, as python -m harness.leaderboard compare).</p>";
   }

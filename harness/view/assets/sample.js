@@ -25,7 +25,7 @@
 
   function codeBlock(code) {
     if (code == null) return '<p class="muted">no code was extracted</p>';
-    return '<pre class="code">' + code.split("\n").map(function (line, i) {
+    return '<pre class="code">' + code.replace(/\n$/, "").split("\n").map(function (line, i) {
       return '<span class="cl"><span class="ln">' + (i + 1) + "</span>" + LCB.esc(line) + "</span>";
     }).join("\n") + "</pre>";
   }
