@@ -1,5 +1,5 @@
 """How the warm runner (runner.py) is started on this machine: bubblewrap when it works, else an rlimits
-fallback.
+fallback that takes every namespace the kernel grants. Both account with a cgroup per runner where we may make one.
 
 The jail (isolation "bwrap"):
 - bubblewrap with new PID, IPC, network, UTS and (where possible) cgroup namespaces, `--die-with-parent`,
@@ -8,46 +8,65 @@ The jail (isolation "bwrap"):
 - Mounted read-only: /usr (and the /bin, /lib*, /sbin links or dirs), /etc/ld.so.cache and /etc/localtime when
   present, the interpreter's prefix (sys.base_prefix, e.g. a pyenv version dir: exactly that dir, never
   /root), and the library dirs candidates may import from (default: the judge interpreter's site-packages
-  dirs, bound alone: never the project or a venv root). Fresh /proc (of the new PID namespace) and a minimal
-  /dev. Private size-capped tmpfs on /tmp and /dev/shm (mode 1777). The root is remounted read-only. Nothing
-  else exists inside: no dataset, no run directory, no project, no home folders.
-- When the judge is root: no user namespace; the runner keeps only
-  CAP_SETUID/SETGID/KILL/CHOWN/DAC_OVERRIDE/FOWNER (to drop privileges, kill, and wipe /tmp) and every
-  candidate child runs as a uid unique to this runner (UID_BASE + the runner's host pid), so RLIMIT_NPROC
-  really applies and workers never share a process budget. When the judge is not root: a user namespace
-  (bubblewrap's default), and the candidate shares the runner's uid (the runner is non-dumpable, so the
-  candidate cannot open its fds or ptrace it; it can still kill it, which the judge scores as the candidate's
-  runtime error).
+  dirs, bound alone: never the project or a venv root; dirs under /tmp or /dev/shm are bound after the jail's
+  own tmpfs there, so a venv in /tmp stays visible). Fresh /proc and a minimal /dev. Private size-capped tmpfs on
+  /tmp and /dev/shm (mode 1777). The root is remounted read-only. Nothing else exists inside: no dataset, no
+  run directory, no project, no home folders.
+- When the judge is root: no user namespace; the runner keeps only CAP_SETUID/SETGID/KILL/CHOWN/DAC_OVERRIDE/
+  FOWNER/SYS_ADMIN (to drop privileges, kill, wipe /tmp, and give each sample fresh PID and IPC namespaces) and
+  every candidate runs as a uid unique to this runner (UID_BASE + the runner's host pid), so RLIMIT_NPROC
+  really applies. When the judge is not root: a user namespace, and the candidate shares the runner's uid (the
+  runner is non-dumpable; the candidate can still kill it, which the judge scores as its runtime error).
 
 The fallback (isolation "rlimits-fallback", used where bubblewrap is missing or refused, or on request): the
-runner runs directly, in its own session, with a scrubbed environment; children get the same rlimits, their
-own session, a fresh work dir (TMPDIR/HOME/cwd), and the unique non-root uid when the judge is root (imports
-then go through dir fds the runner opened, so an interpreter under a 0700 home still works). What it does NOT
-give: no mount isolation (the candidate can read every world-readable file: the dataset if world-readable, the
-project, /tmp of others), no network isolation, no PID namespace (it can see other processes), /tmp and
-/dev/shm are the host's and not size-capped (files and SysV IPC objects of the candidate uid are removed after
-each sample when root), and when the judge is not root the candidate runs as the judge's own uid (it could
-signal the judge or write into its pipes through /proc; RLIMIT_NPROC counts all of that user's processes;
-SysV IPC is not cleaned): run the judge as root, or where bubblewrap works.
+runner runs directly, in its own session, with a scrubbed environment; children get the same rlimits, their own
+session, and the unique non-root uid when the judge is root. Where the kernel lets it (root; JailOptions.
+namespaces), the runner adds a network namespace, a mount namespace with private size-capped tmpfs on /tmp,
+/dev/shm, /var/tmp and /run/lock (the interpreter and library dirs bound back where those or a 0700 home would
+hide them), and per sample fresh PID and IPC namespaces (as bubblewrap does). WHAT THE FALLBACK STILL LACKS,
+in one place:
+- no read-only root and no mount isolation: the candidate reads every world-readable file (the dataset if
+  world-readable, the project) and may write into world-writable dirs other than the four above (their files
+  outlive the sample);
+- no private /proc: it sees every process of the host (it can signal none of another uid);
+- without namespaces (not root): no network isolation, /tmp and /dev/shm are the host's and not size-capped (the
+  candidate's files there and, when root, its SysV IPC objects are removed after each sample), and when the
+  judge is not root the candidate runs as the judge's own uid (it could signal the judge or its runner, write
+  into their pipes through /proc, and RLIMIT_NPROC counts all of that user's processes).
+Run the judge as root, or where bubblewrap works, to close these.
+
+Accounting (both): a cgroup per runner (cgroup.py: v2, or v1 memory+pids+cpuacct+freezer) when the judge may
+make one: memory, CPU time and processes summed over the candidate's whole tree and limited by the kernel. Without
+one ("rusage"): CPU is getrusage of the reaped tree plus a scan of the live one (complete, at /proc tick
+granularity while running), but memory is per process only: RLIMIT_AS limits each process, and peak_rss_mb is
+the largest single process; memory held by several processes, shared memory, memfds and tmpfs files is neither
+summed nor limited as a whole, and there is no limit on the process count other than RLIMIT_NPROC per uid.
 
 Both: rlimits per test (AS = memory limit, CPU = ceil(time limit), FSIZE, NOFILE, NPROC, CORE 0, MEMLOCK 0,
 MSGQUEUE 0), no_new_privs, every leftover process killed and reaped after every test and sample.
 
-Not covered here: the protocol with the runner (runner.py, local.py), verdicts (judge.py).
+Not covered here: the protocol with the runner (protocol.py, runner.py, local.py), verdicts (judge.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 import os
+import signal
 import site
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from harness.sandbox import cgroup as cgroups
+
+_RUNNER_IDS = itertools.count()  # names this process's runner cgroups apart
 UID_BASE = 1_900_000_000  # candidate uids are UID_BASE + runner host pid: unique while the runner lives
 RUNNER_PATH = Path(__file__).with_name("runner.py")
 CANDIDATE_ENV = {
@@ -79,6 +98,8 @@ class JailOptions:
     file_size_mb: int = 64
     open_files: int = 256
     extra_env: dict[str, str] = field(default_factory=dict)
+    namespaces: bool = True  # the fallback takes the namespaces the kernel grants; per-sample PID+IPC namespaces
+    cgroups: bool = True  # account and limit the candidate's whole tree with a cgroup where we may make one
 
 
 class JailUnavailable(RuntimeError):
@@ -100,7 +121,15 @@ def _python_prefix(python: str) -> str:
     return str(Path(python).resolve().parent.parent)
 
 
-def bwrap_argv(python: str, opts: JailOptions, library_paths: tuple[str, ...]) -> list[str]:
+def _under(path: str, dirs: tuple[str, ...]) -> bool:
+    return any(path == d or path.startswith(d + "/") for d in dirs)
+
+
+PRIVATE_TMP = ("/tmp", "/dev/shm")
+
+
+def bwrap_argv(python: str, opts: JailOptions, library_paths: tuple[str, ...],
+               cgroup_binds: list[tuple[str, str]] = ()) -> list[str]:
     argv = ["bwrap", "--ro-bind", "/usr", "/usr"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         p = Path("/") / name
@@ -113,21 +142,20 @@ def bwrap_argv(python: str, opts: JailOptions, library_paths: tuple[str, ...]) -
             argv += ["--ro-bind", os.path.realpath(f), f]
     extra = {_python_prefix(python)} | set(library_paths)
     binds = sorted(p for p in extra if p != "/usr" and not p.startswith("/usr/"))  # /usr is bound already
-    # bwrap would create the parents of a bind target 0700, hiding the interpreter from the candidate uid.
-    parents = sorted({str(a) for p in binds for a in Path(p).parents if str(a) != "/"}, key=len)
-    for d in parents:
-        argv += ["--perms", "0755", "--dir", d]
-    for p in binds:
-        argv += ["--ro-bind", p, p]
+    early, late = [p for p in binds if not _under(p, PRIVATE_TMP)], [p for p in binds if _under(p, PRIVATE_TMP)]
+    argv += _binds(early)
     size = str(opts.tmp_size_mb << 20)
     argv += ["--proc", "/proc", "--dev", "/dev"]
     argv += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
     argv += ["--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]
+    argv += _binds(late)  # after the tmpfs, which would hide them (a venv in /tmp)
+    for host, inside in cgroup_binds:
+        argv += ["--bind", host, inside]
     argv += ["--remount-ro", "/"]
     if os.geteuid() == 0:
         argv += ["--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
         argv += ["--cap-drop", "ALL"]
-        for cap in ("SETUID", "SETGID", "KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER"):
+        for cap in ("SETUID", "SETGID", "KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER", "SYS_ADMIN"):
             argv += ["--cap-add", f"CAP_{cap}"]
     else:
         argv += ["--unshare-all"]
@@ -136,6 +164,22 @@ def bwrap_argv(python: str, opts: JailOptions, library_paths: tuple[str, ...]) -
         argv += ["--setenv", k, v]
     argv += ["--chdir", "/tmp"]
     return argv
+
+
+def _binds(paths: list[str]) -> list[str]:
+    """Read-only binds; bwrap would create the parents of a target 0700, hiding them from the candidate uid."""
+    argv = []
+    for d in sorted({str(a) for p in paths for a in Path(p).parents if str(a) != "/"}, key=len):
+        argv += ["--perms", "0755", "--dir", d]
+    for p in paths:
+        argv += ["--ro-bind", p, p]
+    return argv
+
+
+def protected_stems(paths) -> list[str]:
+    """The entries of the private tmp dirs that hold bound library dirs: never wiped."""
+    return sorted({os.path.join(d, p[len(d) + 1:].split("/")[0]) for p in paths for d in PRIVATE_TMP
+                   if p.startswith(d + "/")})
 
 
 def runner_command(python: str) -> list[str]:
@@ -189,55 +233,86 @@ class RunnerLaunch:
     config: dict
     candidate_uid: int | None
     scratch: str | None = None  # the fallback's dir for per-sample work dirs; removed with the runner
+    cgroup: cgroups.RunnerCgroup | None = None  # killed and removed with the runner
 
 
 def launch_runner(opts: JailOptions, isolation: Isolation, stderr) -> RunnerLaunch:
     python = real_python(opts.python)
     libs = opts.library_paths if opts.library_paths is not None else default_library_paths()
+    host = cgroups.detect() if opts.cgroups else None
+    cg = cgroups.create(host, f"lcb-runner-{os.getpid()}-{next(_RUNNER_IDS)}") if host is not None else None
     cmd = runner_command(python)
     if isolation is Isolation.BWRAP:
-        cmd = bwrap_argv(python, opts, libs) + cmd
+        cmd = bwrap_argv(python, opts, libs, cg.binds() if cg else []) + cmd
         env = {"PATH": CANDIDATE_ENV["PATH"]}
     else:
         env = {"PATH": CANDIDATE_ENV["PATH"], "LANG": "C.UTF-8"}
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env, cwd="/",
-        start_new_session=True, bufsize=0,
-    )
-    root = os.geteuid() == 0
-    uid = UID_BASE + proc.pid if root else None
-    # In a PID namespace kill(-1) reaches only the candidate; outside one, root kills by the unique uid and a
-    # non-root runner walks its own descendants (it is their subreaper).
-    if isolation is Isolation.BWRAP:
-        kill_mode = "pidns"
-    else:
-        kill_mode = "uid" if root else "tree"
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env,
+                                cwd="/", start_new_session=True, bufsize=0)
+    except BaseException:
+        if cg is not None:
+            cg.remove()
+        raise
+    uid = UID_BASE + proc.pid if os.geteuid() == 0 else None
+    bwrap = isolation is Isolation.BWRAP
     scratch = None
-    if isolation is Isolation.RLIMITS:  # per-sample work dirs go in here, so a killed runner leaves nothing
+    if not bwrap:  # per-sample work dirs (unless the runner gets its private /tmp): judge-owned, traversable only
         scratch = tempfile.mkdtemp(prefix="lcb-jail-")
-        if uid is not None:
-            os.chown(scratch, uid, uid)
+        os.chmod(scratch, 0o711)
+    keep = sorted({_python_prefix(python), *libs})
     config = {
         "op": "config",
         "uid": uid,
         "library_paths": list(libs),
-        "private_tmp": isolation is Isolation.BWRAP,
-        "kill_mode": kill_mode,
+        "workdir": "/tmp" if bwrap else None,  # None: a fresh dir in `scratch` per sample
+        "wipe": list(PRIVATE_TMP) if bwrap else [],
+        "protected": protected_stems(keep) if bwrap else [],
         "scratch": scratch,
-        "import_via_fds": isolation is Isolation.RLIMITS and root,
+        "namespaces": opts.namespaces,
+        "fallback_ns": None if bwrap or not opts.namespaces else {"tmp_size": opts.tmp_size_mb << 20,
+                                                                  "keep_visible": keep},
+        "cgroup": None if cg is None else cg.spec(cgroups.INSIDE if bwrap else None),
         "file_size": opts.file_size_mb << 20,
         "open_files": opts.open_files,
         "max_processes": opts.max_processes,
         "env": {**CANDIDATE_ENV, **opts.extra_env},
     }
-    return RunnerLaunch(proc=proc, isolation=isolation, config=config, candidate_uid=uid, scratch=scratch)
+    return RunnerLaunch(proc=proc, isolation=isolation, config=config, candidate_uid=uid, scratch=scratch,
+                        cgroup=cg)
 
 
-def kill_candidate_uid(uid: int) -> None:
-    """After a runner was killed from outside (fallback, root): kill what its candidate uid left running. The
-    shell's kill(-1) runs as that uid (unique to the runner): it reaches exactly the candidate's processes."""
-    try:
-        subprocess.run(["/bin/sh", "-c", "kill -9 -1"], user=uid, group=uid, extra_groups=[], timeout=10,
-                       env={}, cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    except (OSError, subprocess.SubprocessError):
-        pass
+def accounting(opts: JailOptions) -> str:
+    """How a runner started with `opts` accounts: "cgroup-v1", "cgroup-v2" or "rusage" (see the docstring)."""
+    host = cgroups.detect() if opts.cgroups else None
+    return host.accounting if host is not None else "rusage"
+
+
+def uid_processes(uid: int) -> list[int]:
+    """Live processes (not zombies) whose real uid is `uid`."""
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/status") as f:
+                    status = f.read()
+            except OSError:
+                continue
+            if "\nState:\tZ" not in status and int(status.split("\nUid:")[1].split()[0]) == uid:
+                out.append(int(name))
+    return out
+
+
+def kill_candidate_uid(uid: int, deadline_s: float = 5.0) -> bool:
+    """After a runner was killed from outside (fallback, root): SIGKILL what its candidate uid left running, from
+    this (root) process, until none is left or the deadline passes. Nothing of the candidate's can stop it (the
+    old helper running as that uid could be frozen by the candidate). True when none is left."""
+    end = time.monotonic() + deadline_s
+    while pids := uid_processes(uid):
+        if time.monotonic() > end:
+            return False
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.005)
+    return True

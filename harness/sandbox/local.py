@@ -12,12 +12,9 @@ bytes that come back, and enforces the wall-clock backstop itself: if no reply a
 candidate code runs is the candidate's doing (`runtime_error`); `infra_error` is kept for failures with no
 candidate code running (the runner cannot start or answer its handshake).
 
-Protocol with the runner (runner.py) over its stdin/stdout: frames of a 4-byte big-endian header length, a
-JSON header, then raw bodies (judge -> runner: one body of length "len"; runner -> judge: bodies of lengths
-"lens"). The judge sends "config" first (answered {"ready": true}), then per sample "sample" + code
-(func_name, limits, prelude; compiled once, no reply), per test "run" + input (reply: status, exit_code,
-signal, cpu_s, wall_s, peak_rss_mb, detail, returned? + stdout + stderr), and "end" (kill and wipe what the
-sample left; reply {"clean": bool}); "exit" at the end. Expected outputs never cross.
+Protocol with the runner: harness/sandbox/protocol.py (one module for local and Modal). The reply deadline
+covers the runner's backstop stretched as far as the runner may stretch it. `name` says the isolation and the
+accounting in force (e.g. "bwrap+cgroup-v1"; see jail.py), and goes into every result's `sandbox` field.
 
 Not covered here: verdicts and output comparison (judge.py), scheduling (pool.py), the jail itself (jail.py).
 """
@@ -26,21 +23,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import select
 import shutil
 import signal
-import struct
 import tempfile
 import threading
 import time
 
+from harness.sandbox import protocol
 from harness.sandbox.base import RawRun, RunSpec, RunStatus
 from harness.sandbox.jail import (
     Isolation,
     JailOptions,
     RunnerLaunch,
+    accounting,
     choose_isolation,
     kill_candidate_uid,
     launch_runner,
@@ -51,7 +48,6 @@ START_TIMEOUT_S = 30.0
 END_TIMEOUT_S = 15.0
 REPLY_SLACK_S = 2.0  # on top of the runner's own wall backstop, before this side kills the jail
 INPUT_RATE_BPS = 20e6  # generous transfer allowance for big inputs
-BACKSTOP_STRETCH = 4.0  # = runner.BACKSTOP_STRETCH (runner.py is not imported here: it runs jailed)
 
 
 class ChannelBroken(Exception):
@@ -63,53 +59,44 @@ class ChannelTimeout(Exception):
 
 
 class _Channel:
-    """Length-prefixed JSON frames over the runner's stdin/stdout, with deadlines on both directions."""
+    """protocol.py frames over the runner's stdin/stdout, with deadlines on both directions."""
 
     def __init__(self, wfd: int, rfd: int) -> None:
         self.wfd, self.rfd = wfd, rfd
         os.set_blocking(wfd, False)
         os.set_blocking(rfd, False)
-        self.buf = bytearray()
+        self.frames = protocol.FrameBuffer()
 
-    def send(self, header: dict, body: bytes, deadline: float) -> None:
-        header = {**header, "len": len(body)}
-        h = json.dumps(header).encode()
-        data = memoryview(struct.pack(">I", len(h)) + h + body)
-        while data:
-            self._wait(self.wfd, select.POLLOUT, deadline)
-            try:
-                data = data[os.write(self.wfd, data):]
-            except BlockingIOError:
-                continue
-            except (BrokenPipeError, OSError) as exc:
-                raise ChannelBroken(f"write: {exc}") from exc
+    def send(self, parts: list[bytes], deadline: float) -> None:
+        for part in parts:
+            data = memoryview(part)
+            while data:
+                self._wait(self.wfd, select.POLLOUT, deadline)
+                try:
+                    data = data[os.write(self.wfd, data):]
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    raise ChannelBroken(f"write: {exc}") from exc
 
     def recv(self, deadline: float) -> tuple[dict, list[bytes]]:
-        hlen = struct.unpack(">I", self._take(4, deadline))[0]
-        if hlen > 1 << 20:
-            raise ChannelBroken("oversized header")
         try:
-            header = json.loads(self._take(hlen, deadline))
-        except ValueError as exc:
-            raise ChannelBroken("bad header") from exc
-        bodies = [self._take(n, deadline) for n in header.get("lens", [])]
-        return header, bodies
-
-    def _take(self, n: int, deadline: float) -> bytes:
-        while len(self.buf) < n:
-            self._wait(self.rfd, select.POLLIN, deadline)
-            try:
-                chunk = os.read(self.rfd, max(1 << 16, n - len(self.buf)))
-            except BlockingIOError:
-                continue
-            except OSError as exc:
-                raise ChannelBroken(f"read: {exc}") from exc
-            if not chunk:
-                raise ChannelBroken("runner closed the channel")
-            self.buf += chunk
-        out = bytes(self.buf[:n])
-        del self.buf[:n]
-        return out
+            while (need := self.frames.needed()) > 0:
+                self._wait(self.rfd, select.POLLIN, deadline)
+                try:
+                    chunk = os.read(self.rfd, max(1 << 16, need))
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    raise ChannelBroken(f"read: {exc}") from exc
+                if not chunk:
+                    raise ChannelBroken("runner closed the channel")
+                self.frames.feed(chunk)
+            frame = self.frames.next_frame()
+        except protocol.ProtocolError as exc:
+            raise ChannelBroken(str(exc)) from exc
+        assert frame is not None
+        return frame
 
     @staticmethod
     def _wait(fd: int, event: int, deadline: float) -> None:
@@ -136,7 +123,9 @@ class LocalSandbox:
         self.python = real_python(opts.python)
         iso, self.fallback_reason = choose_isolation(opts, self.python)
         self.isolation: Isolation = iso
-        self.name: str = str(iso)
+        self.accounting: str = accounting(opts)  # "cgroup-v1", "cgroup-v2" or "rusage"
+        self.name: str = f"{iso}+{self.accounting}"
+        self.namespaces: list[str] = []  # what the runner got (its ready frame), once started
         self._launch: RunnerLaunch | None = None
         self._chan: _Channel | None = None
         self._stderr = None
@@ -165,15 +154,16 @@ class LocalSandbox:
         chan = _Channel(launch.proc.stdin.fileno(), launch.proc.stdout.fileno())
         deadline = time.monotonic() + START_TIMEOUT_S
         try:
-            chan.send(launch.config, b"", deadline)
+            chan.send(protocol.encode(launch.config), deadline)
             hello, _ = chan.recv(deadline)
         except (ChannelBroken, ChannelTimeout) as exc:
             tail = self._stderr_tail()
             self._kill_runner()
             raise RunnerStartError(f"runner did not start ({type(exc).__name__}): {tail}") from exc
-        if not hello.get("ready"):
+        if problem := protocol.check_ready(hello):
             self._kill_runner()
-            raise RunnerStartError(f"runner handshake failed: {hello}")
+            raise RunnerStartError(problem)
+        self.namespaces = list(hello.get("namespaces") or [])
         self._chan = chan
         return chan
 
@@ -207,6 +197,8 @@ class LocalSandbox:
                 f.close()
             except OSError:
                 pass
+        if launch.cgroup is not None:  # everything the candidate left, frozen or not
+            launch.cgroup.remove()
         if launch.isolation is Isolation.RLIMITS and launch.candidate_uid is not None:
             kill_candidate_uid(launch.candidate_uid)
         if launch.scratch:
@@ -228,7 +220,7 @@ class LocalSandbox:
             self._session.close()
         if self._chan is not None:
             try:
-                self._chan.send({"op": "exit"}, b"", time.monotonic() + 2)
+                self._chan.send(protocol.op_frame("exit"), time.monotonic() + 2)
                 self._launch.proc.wait(timeout=END_TIMEOUT_S)
             except Exception:  # noqa: BLE001 - the kill below covers every failure
                 pass
@@ -281,20 +273,16 @@ class LocalSession:
         except (RunnerStartError, OSError) as exc:
             self._sent_sample = False
             return RawRun(status=RunStatus.INFRA_ERROR, detail=str(exc)[:1000])
-        limits = self.spec.limits
         t0 = time.monotonic()
-        # The runner may stretch its backstop for a starved (still computing) program: wait for that too.
-        deadline = t0 + BACKSTOP_STRETCH * limits.wall_backstop_s + REPLY_SLACK_S + len(data) / INPUT_RATE_BPS
+        deadline = t0 + protocol.reply_deadline_s(self.spec.limits, len(data), REPLY_SLACK_S, INPUT_RATE_BPS)
+        if self.spec.func_name:  # a LeetCode module may (re)load first, with a budget of its own
+            deadline += protocol.BACKSTOP_STRETCH * self.spec.limits.wall_backstop_s
         try:
             if not self._sent_sample:
-                code = self.spec.code.encode("utf-8", "surrogateescape")
-                deadline += 1.0 + len(code) / 1e6  # compiling (~1 MB/s and more) and sending the code
-                lim = {**limits.to_dict(), "wall_backstop_s": limits.wall_backstop_s}
-                prelude = getattr(self.spec, "prelude", "")
-                header = {"op": "sample", "func_name": self.spec.func_name, "limits": lim, "prelude": prelude}
-                chan.send(header, code, deadline)
+                deadline += 1.0 + len(self.spec.code) / 1e6  # compiling (~1 MB/s and more) and sending the code
+                chan.send(protocol.sample_frame(self.spec), deadline)
                 self._sent_sample = True
-            chan.send({"op": "run"}, data, deadline)
+            chan.send(protocol.run_frame(data), deadline)
             header, bodies = chan.recv(deadline)
         except ChannelTimeout:
             self._lose_runner()
@@ -306,7 +294,7 @@ class LocalSession:
                           detail=f"the jail died while the candidate ran ({exc})")
         if header.get("unclean"):  # something of this test survived the runner's cleanup: start afresh
             self._lose_runner()
-        return _raw_run(header, bodies)
+        return protocol.parse_run_reply(header, bodies)
 
     def _lose_runner(self) -> None:
         self.sb._kill_runner()
@@ -321,7 +309,7 @@ class LocalSession:
         if not self._sent_sample or self.sb._chan is None:
             return
         try:
-            self.sb._chan.send({"op": "end"}, b"", time.monotonic() + END_TIMEOUT_S)
+            self.sb._chan.send(protocol.op_frame("end"), time.monotonic() + END_TIMEOUT_S)
             reply, _ = self.sb._chan.recv(time.monotonic() + END_TIMEOUT_S)
             if not reply.get("clean"):
                 self.sb._kill_runner()  # something survived the sweep: start afresh
@@ -333,28 +321,6 @@ class LocalSession:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _raw_run(h: dict, bodies: list[bytes]) -> RawRun:
-    try:
-        status = RunStatus(h.get("status"))
-    except ValueError:
-        detail = f"unreadable reply from the jail: {str(h)[:200]}"
-        return RawRun(status=RunStatus.RUNTIME_ERROR, detail=detail)
-    stdout = bodies[0] if bodies else b""
-    stderr = bodies[1] if len(bodies) > 1 else b""
-    return RawRun(
-        status=status,
-        stdout=stdout,
-        stderr=stderr,
-        returned=h.get("returned"),
-        exit_code=h.get("exit_code"),
-        signal=h.get("signal"),
-        cpu_s=float(h.get("cpu_s") or 0.0),
-        wall_s=float(h.get("wall_s") or 0.0),
-        peak_rss_mb=float(h.get("peak_rss_mb") or 0.0),
-        detail=str(h.get("detail") or ""),
-    )
 
 
 def create_local_sandbox(options: JailOptions | None = None, *, isolation: str | None = None) -> LocalSandbox:

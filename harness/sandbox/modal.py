@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import atexit
 import functools
-import json
 import os
 import random
-import struct
 import sys
 import threading
 import time
@@ -40,9 +38,9 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.errors import UserError
+from harness.sandbox import protocol
 from harness.sandbox.base import RawRun, RunSpec, RunStatus
 from harness.sandbox.jail import CANDIDATE_ENV, RUNNER_PATH
-from harness.sandbox.local import _raw_run
 from harness.verdicts import Limits
 
 CREDENTIALS_MESSAGE = (
@@ -266,9 +264,11 @@ def runner_config(python_version: str) -> dict:
         "op": "config",
         "uid": CANDIDATE_UID_BASE + random.randrange(100_000_000),
         "library_paths": [f"/usr/local/lib/python{python_version}/site-packages"],
-        "private_tmp": False,
-        "kill_mode": "uid",
-        "import_via_fds": False,  # the image's site-packages are world-readable: the candidate uid imports directly
+        "workdir": None,  # a fresh judge-owned dir per sample (the container's disk dies with it)
+        "wipe": [],
+        "namespaces": True,  # per-sample PID + IPC namespaces where gVisor grants them
+        "fallback_ns": None,  # gVisor is the outer jail
+        "cgroup": None,  # accounting: getrusage + a scan of the live tree (jail.py); gVisor caps the container
         "file_size": 64 << 20,
         "open_files": 256,
         "max_processes": 128,
@@ -277,12 +277,11 @@ def runner_config(python_version: str) -> dict:
 
 
 class _StreamChannel:
-    """Frames (4-byte header length, JSON header, bodies) over a remote process; a reader thread drains stdout so
-    every receive can have a deadline."""
+    """protocol.py frames over a remote process; a reader thread drains stdout so every receive has a deadline."""
 
     def __init__(self, proc: RemoteProcess) -> None:
         self.proc = proc
-        self._buf = bytearray()
+        self._frames = protocol.FrameBuffer()
         self._cond = threading.Condition()
         self._ended: str | None = None  # why the stream ended: "eof" or an error description
         threading.Thread(target=self._pump, name="modal-stdout", daemon=True).start()
@@ -291,7 +290,7 @@ class _StreamChannel:
         try:
             for chunk in self.proc.chunks():
                 with self._cond:
-                    self._buf += chunk
+                    self._frames.feed(chunk)
                     self._cond.notify_all()
             reason = "eof"
         except Exception as err:  # noqa: BLE001 - reported to the waiting session as an infrastructure failure
@@ -300,33 +299,27 @@ class _StreamChannel:
             self._ended = reason
             self._cond.notify_all()
 
-    def send(self, header: dict, body: bytes = b"") -> None:
-        h = json.dumps({**header, "len": len(body)}).encode()
+    def send(self, parts: list[bytes]) -> None:
         try:
-            self.proc.write(struct.pack(">I", len(h)) + h + body)
+            self.proc.write(b"".join(parts))
         except Exception as err:  # noqa: BLE001
             raise ModalInfraError(f"writing to the container failed: {type(err).__name__}: {err}") from err
 
     def recv(self, deadline: float) -> tuple[dict, list[bytes]]:
-        (hlen,) = struct.unpack(">I", self._take(4, deadline))
-        try:
-            header = json.loads(self._take(hlen, deadline))
-        except ValueError as err:
-            raise ModalInfraError("unreadable frame from the container") from err
-        return header, [self._take(int(n), deadline) for n in header.get("lens", [])]
-
-    def _take(self, n: int, deadline: float) -> bytes:
         with self._cond:
-            while len(self._buf) < n:
-                if self._ended is not None:
-                    raise ModalInfraError(f"the container's stream ended ({self._ended})")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise ModalInfraError("no reply from the container before the deadline")
-                self._cond.wait(left)
-            out = bytes(self._buf[:n])
-            del self._buf[:n]
-            return out
+            try:
+                while self._frames.needed():
+                    if self._ended is not None:
+                        raise ModalInfraError(f"the container's stream ended ({self._ended})")
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise ModalInfraError("no reply from the container before the deadline")
+                    self._cond.wait(left)
+                frame = self._frames.next_frame()
+            except protocol.ProtocolError as err:
+                raise ModalInfraError(f"unreadable frame from the container: {err}") from err
+        assert frame is not None
+        return frame
 
 
 # ---------------------------------------------------------------------------------------------------- the sandbox
@@ -428,22 +421,21 @@ class ModalSession:
                 chan = _StreamChannel(box.start(runner_argv()))
             except Exception as err:  # noqa: BLE001
                 raise ModalInfraError(f"starting the runner failed: {type(err).__name__}: {err}") from err
-            chan.send(runner_config(opts.python_version))
+            chan.send(protocol.encode(runner_config(opts.python_version)))
             hello, _ = chan.recv(deadline)
-            if not hello.get("ready"):
-                raise ModalInfraError(f"runner handshake failed: {str(hello)[:200]}")
-            code = self.spec.code.encode("utf-8", "surrogateescape")
-            lim = {**limits.to_dict(), "wall_backstop_s": limits.wall_backstop_s}
-            chan.send({"op": "sample", "func_name": self.spec.func_name, "limits": lim}, code)
+            if problem := protocol.check_ready(hello):
+                raise ModalInfraError(problem)
+            chan.send(protocol.sample_frame(self.spec))
         self._chan = chan
         return chan
 
     def _run_one(self, chan: _StreamChannel, data: bytes) -> RawRun:
         limits: Limits = self.spec.limits
-        chan.send({"op": "run"}, data)
-        header, bodies = chan.recv(time.monotonic() + limits.wall_backstop_s + self.sb.options.reply_slack_s
-                                   + len(data) / 5e6)
-        return _raw_run(header, bodies)
+        chan.send(protocol.run_frame(data))
+        wait = protocol.reply_deadline_s(limits, len(data), self.sb.options.reply_slack_s, 5e6)
+        if self.spec.func_name:  # a LeetCode module may (re)load first, with a budget of its own
+            wait += protocol.BACKSTOP_STRETCH * limits.wall_backstop_s
+        return protocol.parse_run_reply(*chan.recv(time.monotonic() + wait))
 
     def _discard(self) -> None:
         box, self._box, self._chan = self._box, None, None

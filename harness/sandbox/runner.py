@@ -1,21 +1,29 @@
 """The trusted runner: a warm process INSIDE the jail that runs untrusted candidate code in forked children.
 
-Started once per worker by jail.py (source via `python -I -S -B -c`, or as a script). Stdlib only. The
-framed protocol over its stdin/stdout is described in local.py, the judge side.
-
-The runner never executes candidate code (it compiles it, and runs only the judge's trusted prelude). Per test
-it forks a child that keeps only fds 0-3, takes its own session, applies rlimits, drops to the candidate uid
-(when root) and runs the code as `__main__` (fd 0 = the input in a memfd; fds 1/2 = pipes drained while it
-runs, capped) or calls `Solution().<func_name>(*args)` and writes the JSON of the result to fd 3. What a child
-writes is untrusted: the runner believes only the kernel (wait4 status and rusage) and bytes. After every
-test and sample it kills and reaps every process the candidate left (it is their subreaper); after every
-sample it wipes the work dir. Not covered here: the jail (jail.py), verdicts (judge.py).
+Started once per worker by jail.py (source via `python -I -S -B -c`, or as a script). Stdlib only, self-contained:
+it speaks harness/sandbox/protocol.py's frames (PROTOCOL_VERSION below, announced in the ready frame) over stdin/
+stdout. Three kinds of process, so that nothing of one sample reaches the next:
+- the WARM runner reads only frame headers (exact-length unbuffered reads: never a byte of code, input or output),
+  runs the judge's trusted prelude once, and per sample forks
+- a SAMPLE process, after `unshare(CLONE_NEWPID | CLONE_NEWIPC)` where the kernel grants it: pid 1 of a fresh PID
+  namespace with a fresh IPC namespace and session keyring. It reads the sample's code and inputs itself, compiles
+  the code (compile errors are decided here, before any candidate code runs), runs every test and replies, kills
+  everything after each test (kill(-1) as pid 1: atomic, nothing can freeze it) and exits at the sample's end,
+  taking every process, SysV object and byte of the sample with it;
+- CANDIDATE children: per test a fresh fork running a stdin program as `__main__` (fd 0 = the input bytes in a
+  memfd, fds 1/2 = pipes drained while it runs); for a LeetCode problem ONE host per sample that loads the module
+  once, makes one `Solution()` and calls the method once per test, as the official grader does.
+Accounting covers the candidate's whole process tree: the judge's cgroup for this runner (v1 or v2; each candidate
+joins it before dropping privileges), else getrusage of reaped children plus a scan of the live ones (the sample
+process is their init or subreaper). Verdict classes come from the kernel and this process: CPU time from
+accounting, compile status from compile(), setup failures from the first test only. What a candidate writes is
+bytes, never a verdict. Not covered here: the jail (jail.py), the judge side of the protocol (protocol.py).
 """
 
 from __future__ import annotations
 
 import ctypes
-import fcntl
+import functools
 import gc
 import json
 import os
@@ -27,43 +35,87 @@ import sys
 import time
 from contextlib import suppress
 
-# Imported once so a forked child finds them warm (the official import prelude uses most). Importing these is
-# not running candidate code: they are the interpreter's own stdlib modules.
+PROTOCOL_VERSION = 2  # = harness/sandbox/protocol.PROTOCOL_VERSION
+BACKSTOP_STRETCH = 4.0  # = protocol.BACKSTOP_STRETCH: a starved program may run up to this many wall backstops
 WARM_MODULES = (
     "array atexit bisect builtins collections copy dataclasses datetime decimal enum fractions functools "
     "heapq io itertools json math operator random re shutil statistics string tempfile threading traceback "
     "types typing"
 ).split()
 DYNAMIC_NAMES = frozenset("eval exec globals vars locals dir compile __import__ __dict__".split())
-STDERR_KEEP = 8192  # bytes of stderr kept for diagnostics (all of it still counts toward the output limit)
+STDERR_KEEP = 8192  # bytes of stderr kept for diagnostics (stderr has its own cap, apart from stdout's)
 HEAD_ON_LIMIT = 4096  # bytes of stdout sent back when the output limit is hit
-STATUS_FD = 3
-BACKSTOP_STRETCH = 4.0  # a starved (still computing) program may run up to this many wall backstops
+STATUS_FD, GO_FD, INPUT_FD = 3, 4, 5  # candidate-side fds: status/results out; LeetCode host: go-pipe, input memfd
 STARVED_SHARE = 0.05  # CPU share since the last look that counts as "still computing" (a sleeper gets ~0)
 CHILD_SETUP_FAILED = 0xE7  # exit code of a child whose jail setup (not candidate code) failed
+EXIT_RUNNER = 3  # a sample process's exit code asking the warm runner to exit too
+INT_DIGITS = 50_000  # sys.set_int_max_str_digits, as the official grader
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 36, 38
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID = 0x20000, 0x08000000, 0x40000000, 0x20000000
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
+KEYCTL = {"x86_64": 250, "aarch64": 219}  # keyctl syscall numbers
+WIPE_SHARED = ("/tmp", "/dev/shm", "/var/tmp", "/run/lock")
+
+
+@functools.cache
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _prctl(option: int, value: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(option, value, 0, 0, 0) != 0:
+    if _libc().prctl(option, value, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
 
 
-def _recv(rfile) -> tuple[dict, bytes]:
-    """One frame from a buffered reader (whose read(n) returns n bytes, or fewer only at EOF)."""
-    head = rfile.read(4)
-    header = json.loads(rfile.read(struct.unpack(">I", head)[0])) if len(head) == 4 else None
-    body = rfile.read(header.get("len", 0)) if header is not None else b""
-    if header is None or len(body) != header.get("len", 0):
-        raise EOFError("judge closed the channel")
-    return header, body
+def _unshare(flags: int) -> bool:
+    return _libc().unshare(flags) == 0
+
+
+def _fresh_pid_ipc(own_pidns: int | None) -> bool:
+    """Make our next child pid 1 of a fresh PID namespace, in a fresh IPC namespace. The kernel refuses a second
+    unshare(CLONE_NEWPID) while the children's namespace is not our own, so first setns() back to ours."""
+    if own_pidns is None:
+        return False
+    return _libc().setns(own_pidns, CLONE_NEWPID) == 0 and _unshare(CLONE_NEWPID | CLONE_NEWIPC)
+
+
+def _mount(src, target: str, fstype, flags: int, data=None) -> bool:
+    enc = [s.encode() if isinstance(s, str) else s for s in (src, target, fstype, data)]
+    return _libc().mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]) == 0
+
+
+def _keyctl(*args: int) -> int:
+    nr = KEYCTL.get(os.uname().machine)
+    return -1 if nr is None else _libc().syscall(nr, *[ctypes.c_long(a) for a in args])
+
+
+# ------------------------------------------------------------------------------------------------- frames
+def _read_exact(fd: int, n: int) -> bytes:
+    """Exactly n bytes (never more: nothing past this frame is read into this process)."""
+    parts, left = [], n
+    while left:
+        got = os.read(fd, min(left, 1 << 20))
+        if not got:
+            raise EOFError("judge closed the channel")
+        parts.append(got)
+        left -= len(got)
+    return b"".join(parts)
+
+
+def _recv_header(fd: int) -> dict:
+    return json.loads(_read_exact(fd, struct.unpack(">I", _read_exact(fd, 4))[0]))
+
+
+def _recv_bodies(fd: int, header: dict) -> list[bytes]:
+    return [_read_exact(fd, int(n)) for n in header.get("lens", [])]
 
 
 def _send(fd: int, header: dict, *bodies: bytes) -> None:
     header["lens"] = [len(b) for b in bodies]
     h = json.dumps(header).encode()
-    _write_all(fd, b"".join([struct.pack(">I", len(h)), h, *bodies]))
+    _write_all(fd, struct.pack(">I", len(h)) + h)
+    for body in bodies:
+        _write_all(fd, body)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -72,44 +124,45 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+# ------------------------------------------------------------------------------------------------- candidate side
 def _std_streams() -> None:
-    """Std stream objects over fds 0/1/2 as a normal program has them. Made once in the runner, which never
-    uses them (its fds 0/1 are /dev/null); every forked child inherits unused copies over its fds 0/1/2."""
+    """Std streams over fds 0/1/2 as a normal program has them; stdin bytes arrive unchanged (no newline
+    translation, as the official grader's StringIO). Made once in the runner; children inherit unused copies."""
     import io
 
     fd_in, fd_out, fd_err = (io.FileIO(fd, m, closefd=False) for fd, m in ((0, "r"), (1, "w"), (2, "w")))
-    sys.stdin = io.TextIOWrapper(io.BufferedReader(fd_in), "utf-8", "surrogateescape")
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(fd_in), "utf-8", "surrogateescape", newline="\n")
     sys.stdout = io.TextIOWrapper(io.BufferedWriter(fd_out), "utf-8", "strict")
     sys.stderr = io.TextIOWrapper(io.BufferedWriter(fd_err), "utf-8", "backslashreplace", line_buffering=True)
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
 
 
-def _child_setup(cfg: dict, limits: dict, in_fd: int, out_w: int, err_w: int, st_w: int) -> None:
+def _child_setup(cfg: dict, limits: dict, fds: dict[int, int], cpu_rlimit: int | None) -> None:
+    """In a fresh child, still trusted: fds, session, rlimits, cgroup, uid, cwd. Fails -> CHILD_SETUP_FAILED."""
     os.setsid()
-    for src, dst in ((in_fd, 0), (out_w, 1), (err_w, 2), (st_w, STATUS_FD)):
+    for dst, src in sorted(fds.items()):
         os.dup2(src, dst)
-    path_fds = cfg.get("path_fds") or []
-    for i, fd in enumerate(path_fds):
-        os.dup2(fd, STATUS_FD + 1 + i)
-    os.closerange(STATUS_FD + 1 + len(path_fds), 1 << 16)
+    os.closerange(max(fds) + 1, 1 << 16)
     mem = int(limits["memory_limit_mb"]) << 20
-    # SIGXCPU at ceil(limit), SIGKILL a second later; the runner decides on the rusage it reads
-    cpu = limits["cpu_rlimit"]
-    for res, soft, hard in ((resource.RLIMIT_AS, mem, mem), (resource.RLIMIT_CPU, cpu, cpu + 1),
+    cpu = resource.RLIM_INFINITY if cpu_rlimit is None else cpu_rlimit
+    hard_cpu = cpu if cpu_rlimit is None else cpu + 1  # SIGXCPU at the soft limit, SIGKILL a second later
+    for res, soft, hard in ((resource.RLIMIT_AS, mem, mem), (resource.RLIMIT_CPU, cpu, hard_cpu),
                             (resource.RLIMIT_FSIZE, cfg["file_size"], cfg["file_size"]),
                             (resource.RLIMIT_NOFILE, cfg["open_files"], cfg["open_files"]),
                             (resource.RLIMIT_NPROC, cfg["max_processes"], cfg["max_processes"]),
                             (resource.RLIMIT_CORE, 0, 0), (resource.RLIMIT_MEMLOCK, 0, 0),
                             (resource.RLIMIT_MSGQUEUE, 0, 0)):  # no POSIX message queues (they outlive us)
         resource.setrlimit(res, (soft, hard))
+    for path in (cfg.get("cgroup") or {}).get("procs", []):  # the whole tree is accounted and limited from here
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
     if cfg.get("uid") is not None:
         _become(cfg["uid"])
-    if path_fds:
-        # The interpreter may sit under a dir the candidate uid cannot traverse (a 0700 home): import via the
-        # runner's open dir fds (no search permission needed on their parents) in our own /proc/self/fd.
-        _prctl(PR_SET_DUMPABLE, 1)
-        sys.path[:] = [f"/proc/self/fd/{STATUS_FD + 1 + i}" for i in range(len(path_fds))]
     os.chdir(cfg["workdir_now"])
+    sys.set_int_max_str_digits(INT_DIGITS)
     import random
 
     random.seed()  # else every test would repeat the runner's random state
@@ -137,12 +190,13 @@ def _finish(code: int) -> None:
     os._exit(code)
 
 
-def _report(kind: bytes, payload: bytes = b"") -> None:
+def _report(kind: bytes, payload: bytes | None = None) -> None:
+    frame = kind if payload is None else kind + struct.pack(">Q", len(payload)) + payload
     with suppress(OSError):
-        _write_all(STATUS_FD, kind + payload)
+        _write_all(STATUS_FD, frame)
 
 
-def _fail(kind: bytes, payload: bytes = b"", traceback: bool = True) -> None:
+def _fail(kind: bytes, payload: bytes | None = None, traceback: bool = True) -> None:
     _report(kind, payload)
     if traceback:
         with suppress(BaseException):
@@ -150,23 +204,23 @@ def _fail(kind: bytes, payload: bytes = b"", traceback: bool = True) -> None:
     _finish(1)
 
 
-def _child_main(code_obj, func_name: str | None, stdin: bytes, prelude: tuple[dict, int]) -> None:
-    """Runs candidate code; never returns. Status bytes on fd 3: b"R" (setup done), then b"V" + JSON (returned
-    value), b"M" (MemoryError), b"C" + message (no Solution().<func_name> to call) or b"E" (exception)."""
+def _main_module(prelude: tuple[dict, int]) -> dict:
     import builtins
     import types
 
-    _report(b"R")
     main = types.ModuleType("__main__")
     main.__dict__.update(prelude[0])
     main.__dict__["__builtins__"] = builtins
     sys.setrecursionlimit(prelude[1])
     sys.modules["__main__"] = main
+    return main.__dict__
+
+
+def _program_main(code_obj, prelude: tuple[dict, int]) -> None:
+    """A stdin program as `__main__`; never returns. Status fd: b"R" (setup done), b"M" (MemoryError)."""
+    _report(b"R")
     try:
-        if func_name is None:
-            exec(code_obj, main.__dict__)
-        else:
-            _call_solution(code_obj, main.__dict__, func_name, stdin)
+        exec(code_obj, _main_module(prelude))
     except SystemExit as exc:
         code = exc.code
         if code is not None and not isinstance(code, int):
@@ -179,29 +233,53 @@ def _child_main(code_obj, func_name: str | None, stdin: bytes, prelude: tuple[di
     _finish(0)
 
 
-def _call_solution(code_obj, ns: dict, func_name: str, stdin: bytes) -> None:
-    """Load the module and find the method (failures there are compile errors, as officially); call it."""
+def _host_main(code_obj, func_name: str, prelude: tuple[dict, int]) -> None:
+    """A LeetCode sample's host: load the module once, one Solution(), then per go-frame (input length) call the
+    method on the input in the memfd and report b"V" + JSON. Load failures are b"C" (compile errors, as
+    officially; the judge accepts them only before the first input). Never returns."""
+    _report(b"R")
     try:
+        ns = _main_module(prelude)
         exec(code_obj, ns)
         cls = ns.get("Solution")
         method = getattr(cls(), func_name, None) if isinstance(cls, type) else None
     except MemoryError:
-        raise
+        _fail(b"M")
     except BaseException as exc:
         _fail(b"C", f"loading the module failed: {type(exc).__name__}: {exc}"[:2000].encode())
     if not isinstance(cls, type):
         _fail(b"C", b"the code does not define class Solution", traceback=False)
     if not callable(method):
         _fail(b"C", f"class Solution has no method {func_name}".encode(), traceback=False)
-    args = [json.loads(line) for line in stdin.decode("utf-8", "surrogateescape").split("\n")]
+    _report(b"L")
+    try:
+        while len(go := os.read(GO_FD, 8)) == 8:
+            _host_call(method, struct.unpack(">Q", go)[0])
+    except SystemExit as exc:
+        _finish(exc.code if isinstance(exc.code, int) else 1)
+    except MemoryError:
+        _fail(b"M")
+    except BaseException:
+        _fail(b"E")
+    _finish(0)
+
+
+def _host_call(method, n: int) -> None:
+    parts, off = [], 0
+    while off < n and (got := os.pread(INPUT_FD, min(n - off, 1 << 20), off)):
+        parts.append(got)
+        off += len(got)
+    args = [json.loads(line) for line in b"".join(parts).decode("utf-8", "surrogateescape").split("\n")]
     result = method(*args)
     sys.set_int_max_str_digits(0)  # a huge exact integer answer is still an answer
     try:
-        payload = json.dumps(result)
+        payload = json.dumps(result).encode()
     except (TypeError, ValueError) as exc:
         print(f"return value is not JSON data: {exc}", file=sys.stderr)
         _fail(b"E", traceback=False)
-    _report(b"V", payload.encode())
+    finally:
+        sys.set_int_max_str_digits(INT_DIGITS)
+    _report(b"V", payload)
 
 
 def _needed(prelude: tuple[dict, int], code_obj) -> tuple[dict, int]:
@@ -218,271 +296,520 @@ def _needed(prelude: tuple[dict, int], code_obj) -> tuple[dict, int]:
     return {k: ns[k] for k in names.intersection(ns)}, limit
 
 
-class Runner:
-    def __init__(self, rx, tx: int, cfg: dict) -> None:
-        self.rx, self.tx, self.cfg = rx, tx, cfg  # rx: a buffered reader over the channel
-        self.code_obj = None
-        self.error = ""
-        self.func_name: str | None = None
-        self.limits: dict = {}
-        self.preludes: dict[str, tuple[dict, int]] = {}
-        self.prelude: tuple[dict, int] | None = None
-        self.scratch = cfg["scratch"]  # set in main() from the launcher's TMPDIR unless the config names one
+# ------------------------------------------------------------------------------------------------- accounting
+class _Cgroup:
+    """The cgroup the judge made for this runner (config "cgroup": version, dirs {controller or "unified": dir},
+    procs [cgroup.procs files a candidate writes "0" to]). Candidates join it; the runner and sample processes
+    never do, so it holds exactly the candidate's tree. Per test: a peak reset and CPU / OOM-kill baselines."""
 
-    def start_sample(self, header: dict, code: bytes) -> None:
+    def __init__(self, spec: dict) -> None:
+        self.v, self.dirs = int(spec["version"]), spec["dirs"]
+        self.peak_fd: int | None = None
+        self.cpu0 = self.oom0 = 0.0
+
+    def _path(self, ctrl: str, name: str) -> str:
+        return os.path.join(self.dirs["unified"] if self.v == 2 else self.dirs[ctrl], name)
+
+    def _write(self, ctrl: str, name: str, value) -> bool:
+        with suppress(OSError):
+            fd = os.open(self._path(ctrl, name), os.O_WRONLY)
+            try:
+                return os.write(fd, str(value).encode()) > 0
+            finally:
+                os.close(fd)
+        return False
+
+    def _read(self, ctrl: str, name: str) -> str:
+        with suppress(OSError), open(self._path(ctrl, name)) as f:
+            return f.read()
+        return ""
+
+    def _field(self, ctrl: str, name: str, key: str) -> int:
+        for line in self._read(ctrl, name).splitlines():
+            k, _, v = line.partition(" ")
+            if k == key:
+                return int(v)
+        return 0
+
+    def limit(self, mem: int, pids: int) -> None:
+        if self.v == 2:
+            self._write("memory", "memory.max", mem)
+            self._write("memory", "memory.swap.max", 0)
+        else:  # memsw >= memory at every step: try both orders
+            for name in ("memory.memsw.limit_in_bytes", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"):
+                self._write("memory", name, mem)
+        self._write("pids", "pids.max", pids)
+
+    def start(self) -> None:
+        if self.v == 2:
+            if self.peak_fd is None:
+                with suppress(OSError):
+                    self.peak_fd = os.open(self._path("memory", "memory.peak"), os.O_RDWR)
+            if self.peak_fd is not None:
+                with suppress(OSError):
+                    os.write(self.peak_fd, b"reset")  # kernel >= 6.12: this fd's peak restarts now
+            self.oom0 = self._field("memory", "memory.events", "oom_kill")
+        else:
+            self._write("memory", "memory.max_usage_in_bytes", 0)
+            self.oom0 = self._field("memory", "memory.oom_control", "oom_kill")
+        self.cpu0 = self._cpu_total()
+
+    def _cpu_total(self) -> float:
+        if self.v == 2:
+            return self._field("cpu", "cpu.stat", "usage_usec") / 1e6
+        return int(self._read("cpuacct", "cpuacct.usage") or 0) / 1e9
+
+    def cpu(self) -> float:
+        return self._cpu_total() - self.cpu0
+
+    def peak_mb(self) -> float:
+        if self.v == 1:
+            return int(self._read("memory", "memory.max_usage_in_bytes") or 0) / (1 << 20)
+        raw = b""
+        if self.peak_fd is not None:
+            with suppress(OSError):
+                raw = os.pread(self.peak_fd, 64, 0)
+        return int(raw or self._read("memory", "memory.current") or 0) / (1 << 20)
+
+    def oom(self) -> bool:
+        name, key = ("memory.events", "oom_kill") if self.v == 2 else ("memory.oom_control", "oom_kill")
+        return self._field("memory", name, key) > self.oom0
+
+
+class _Meter:
+    """CPU of the candidate's whole tree since start(): the cgroup's counter, or (no cgroup) getrusage of our
+    reaped children plus the user+system times (own and reaped) of every live descendant."""
+
+    def __init__(self, cg: _Cgroup | None, outer: int) -> None:
+        self.cg, self.outer, self.base = cg, outer, 0.0
+
+    def start(self) -> None:
+        if self.cg is not None:
+            self.cg.start()
+        else:
+            self.base = self._tree()
+
+    def cpu(self) -> float:
+        return self.cg.cpu() if self.cg is not None else self._tree() - self.base
+
+    def _tree(self) -> float:
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return ru.ru_utime + ru.ru_stime + sum(_proc_cpu(p) for p in _descendants(self.outer))
+
+
+def _proc_cpu(pid: int) -> float:
+    with suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/stat", "rb") as f:
+        return sum(int(x) for x in f.read().rsplit(b")", 1)[1].split()[11:15]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def _proc_hwm_mb(pid: int) -> float:
+    with suppress(OSError, ValueError, StopIteration), open(f"/proc/{pid}/status") as f:
+        return int(next(ln for ln in f if ln.startswith("VmHWM:")).split()[1]) / 1024
+    return 0.0
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every live descendant of `pid` (pids as /proc names them), from the kernel's per-thread children lists."""
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        for task in _listdir(f"/proc/{p}/task"):
+            with suppress(OSError, ValueError), open(f"/proc/{p}/task/{task}/children") as f:
+                kids = [int(x) for x in f.read().split()]
+                out += kids
+                stack += kids
+    return out
+
+
+class _Io:
+    """A candidate's stdout, stderr and status pipes: drained as they fill, each with its own cap. Counts are
+    exactly the bytes the candidate wrote; stdout is kept up to its cap, stderr only its head."""
+
+    def __init__(self, out_r: int, err_r: int, st_r: int, cap: int, status_keep: int) -> None:
+        self.out_r, self.err_r, self.st_r, self.cap, self.status_keep = out_r, err_r, st_r, cap, status_keep
+        self.open = [out_r, err_r, st_r]
+        for fd in self.open:
+            os.set_blocking(fd, False)
+        self.reset()
+
+    def reset(self) -> None:
+        self.bufs = {fd: bytearray() for fd in (self.out_r, self.err_r, self.st_r)}
+        self.totals = dict.fromkeys(self.bufs, 0)
+
+    def read(self, fd: int) -> int:
+        """Bytes read from fd, 0 at EOF (fd is closed for reading), -1 when nothing was there."""
+        try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return -1
+        if not data:
+            self.open.remove(fd)
+            return 0
+        keep = {self.out_r: self.cap, self.err_r: STDERR_KEEP, self.st_r: self.status_keep}[fd] - len(self.bufs[fd])
+        self.bufs[fd] += data[:max(0, keep)]
+        self.totals[fd] += len(data)
+        return len(data)
+
+    def over(self) -> str:
+        for fd, why in ((self.out_r, "output"), (self.err_r, "stderr"), (self.st_r, "result")):
+            if self.totals[fd] > self.cap + (9 if fd == self.st_r else 0):  # a result frame's own 9 bytes
+                return why
+        return ""
+
+    def drain(self) -> None:
+        for fd in list(self.open):
+            while not self.over() and self.read(fd) > 0:
+                pass
+
+    def close(self) -> None:
+        for fd in (self.out_r, self.err_r, self.st_r):
+            with suppress(OSError):
+                os.close(fd)
+
+
+def _calls(buf: bytes) -> list[tuple[bytes, bytes]]:
+    """A call's outcome events (b"C" counts only before the first input), or [garbage] for a malformed byte."""
+    events, bad = _events(buf)
+    return [(b"?", b"")] if bad else [e for e in events if e[0] in (b"V", b"E", b"M")]
+
+
+def _events(buf: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """The complete status events in buf (kind, payload), and whether a malformed byte was seen."""
+    out, i = [], 0
+    while i < len(buf):
+        kind = bytes(buf[i:i + 1])
+        if kind in (b"R", b"L", b"E", b"M"):
+            out.append((kind, b""))
+            i += 1
+        elif kind in (b"C", b"V"):
+            if len(buf) < i + 9 or len(buf) < i + 9 + (n := struct.unpack(">Q", buf[i + 1:i + 9])[0]):
+                break
+            out.append((kind, bytes(buf[i + 9:i + 9 + n])))
+            i += 9 + n
+        else:
+            return out, True
+    return out, False
+
+
+# ------------------------------------------------------------------------------------------------- the sample process
+class Sample:
+    """One sample, in its own process (pid 1 of a fresh PID + IPC namespace when granted): reads its frames from
+    the channel, runs every test, cleans up after each, replies, and exits at the sample's end."""
+
+    def __init__(self, rx: int, tx: int, cfg: dict, header: dict, prelude, error: str, pid1: bool) -> None:
+        self.rx, self.tx, self.cfg, self.header, self.pid1 = rx, tx, cfg, header, pid1
         self.func_name, self.limits = header.get("func_name"), header["limits"]
-        self.limits["cpu_rlimit"] = max(1, -int(-float(self.limits["time_limit_s"]) // 1))  # ceil, >= 1 s
-        self.code_obj, self.error = None, ""
-        try:
-            self.prelude = self._prelude(header.get("prelude") or "")
-        except BaseException as exc:  # the judge's own code failed: not the candidate's doing
-            self.prelude, self.error = None, f"prelude failed: {type(exc).__name__}: {exc}"[:2000]
+        self.tl = float(self.limits["time_limit_s"])
+        # The limit is enforced on the tree's measured CPU (_supervise); RLIMIT_CPU is only a backstop well above
+        # it, so that a SIGXCPU never decides anything (the kernel's tick-based count runs ~10% ahead of it).
+        self.cpu_rlimit = -int(-1.25 * self.tl // 1) + 1
+        self.cap = int(self.limits["output_limit_mb"]) << 20
+        self.prelude, self.error = prelude, error
+        self.error_status = "infra_error" if error else ""  # the judge's prelude failed: not the candidate's doing
+        self.outer = int(os.readlink("/proc/self"))  # our pid as /proc (of the runner's namespace) names it
+        self.cg = _Cgroup(cfg["cgroup"]) if cfg.get("cgroup") else None
+        self.meter = _Meter(self.cg, self.outer)
+        self.ncpu = max(1, len(os.sched_getaffinity(0)))
+        self.tests, self.code_obj, self.host, self.load_cpu = 0, None, None, 0.0
+
+    def serve(self) -> int:
+        self.prepare(_recv_bodies(self.rx, self.header)[0])
+        while True:
+            try:
+                header = _recv_header(self.rx)
+                bodies = _recv_bodies(self.rx, header)
+            except EOFError:
+                self.end()
+                return EXIT_RUNNER
+            op = header.get("op")
+            if op == "run":
+                _send(self.tx, *self.run(bodies[0] if bodies else b""))
+            elif op in ("end", "exit"):
+                clean = self.end()
+                if op == "exit":
+                    return EXIT_RUNNER
+                _send(self.tx, {"clean": clean})
+                return 0
+            else:
+                _send(self.tx, {"status": "infra_error", "detail": f"unknown op {op!r}"})
+
+    def prepare(self, code: bytes) -> None:
+        if not self.pid1:
+            _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans come back to us, to be killed, reaped and accounted
+        _keyctl(1, 0)  # KEYCTL_JOIN_SESSION_KEYRING(NULL): a fresh session keyring, dying with the sample
+        if self.cg is not None:
+            self.cg.limit(int(self.limits["memory_limit_mb"]) << 20, self.cfg["max_processes"])
+        workdir = self.cfg["workdir_now"] = self.cfg.get("workdir") or self._new_workdir()
+        os.environ["TMPDIR"] = os.environ["HOME"] = workdir  # inherited by every child
+        if self.error:
             return
-        try:
-            source = code.decode("utf-8", "surrogateescape")
-            self.code_obj = compile(source, "<solution>", "exec", dont_inherit=True)
+        try:  # compile errors are decided here, before any candidate code runs
+            self.code_obj = compile(code.decode("utf-8", "surrogateescape"), "<solution>", "exec",
+                                    dont_inherit=True)
             self.prelude = _needed(self.prelude, self.code_obj)
         except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
-            self.error = f"{type(exc).__name__}: {exc}"[:2000]
-        workdir = self.cfg["workdir_now"] = self._new_workdir()
-        os.environ["TMPDIR"] = os.environ["HOME"] = workdir  # set once here, inherited by every child
-
-    def _prelude(self, text: str) -> tuple[dict, int]:
-        """The namespace and recursion limit the judge's trusted prelude leaves, computed once per runner."""
-        if text not in self.preludes:
-            import builtins
-
-            ns, before = {"__name__": "__main__", "__builtins__": builtins}, sys.getrecursionlimit()
-            if text:
-                exec(compile(text, "<prelude>", "exec", dont_inherit=True), ns)
-            self.preludes[text] = (ns, sys.getrecursionlimit())
-            sys.setrecursionlimit(before)
-            if len(self.preludes) > 8:
-                self.preludes.pop(next(iter(self.preludes)))
-        return self.preludes[text]
+            self.error, self.error_status = f"{type(exc).__name__}: {exc}"[:2000], "compile_error"
 
     def _new_workdir(self) -> str:
-        if self.cfg["private_tmp"]:
-            return "/tmp"
+        """Judge-owned (root, mode 1777 when the candidate has its own uid): it cannot chmod or replace it."""
         import tempfile
 
-        path = tempfile.mkdtemp(prefix="lcb-sample-", dir=self.scratch)
+        path = tempfile.mkdtemp(prefix="lcb-sample-", dir=self.cfg["scratch"])
         if self.cfg.get("uid") is not None:
-            os.chown(path, self.cfg["uid"], self.cfg["uid"])
+            os.chmod(path, 0o1777)
         return path
 
-    def end_sample(self) -> bool:
-        clean = all([self.sweep(), self.wipe()])
-        # SysV IPC outlives processes: remove the candidate's (all in our own namespace, else by its own uid)
-        owner = self.cfg.get("uid")
-        if (self.cfg["private_tmp"] or owner is not None) and (ipc := _sysv_ipc(owner)):
-            self._as_candidate(lambda: [_ipc_rmid(kind, ident) for kind, ident in ipc])
-            clean = not _sysv_ipc(owner) and clean
-        workdir, self.cfg["workdir_now"], self.code_obj = self.cfg.get("workdir_now"), None, None
-        if workdir and not self.cfg["private_tmp"]:  # the fallback: its dir, what its uid left in shared dirs
-            shared = [p for d in ("/tmp", "/dev/shm", "/var/tmp") for p in _owned_by(d, owner)]
-            doomed = [workdir] + [p for p in shared if p != self.scratch]
-            clean = all([_remove(p) for p in doomed]) and clean
-        return clean
+    def run(self, data: bytes) -> tuple:
+        if self.error_status:
+            return {"status": self.error_status, "detail": self.error}, b"", b""
+        self.tests += 1
+        return self._run_call(data) if self.func_name else self._run_program(data)
 
-    def wipe(self) -> bool:
-        """Empty what the candidate may write: our own tmpfs mounts, or the fallback's work dir."""
-        dirs = ("/tmp", "/dev/shm") if self.cfg["private_tmp"] else (self.cfg.get("workdir_now"),)
-        return all([_remove(os.path.join(d, e)) for d in dirs if d for e in _listdir(d)])
+    # ---- a stdin program: a fresh child per test
+    def _run_program(self, data: bytes) -> tuple:
+        in_fd = os.memfd_create("input", 0)
+        _write_all(in_fd, data)
+        os.lseek(in_fd, 0, os.SEEK_SET)
+        (out_r, out_w), (err_r, err_w), (st_r, st_w) = os.pipe(), os.pipe(), os.pipe()
+        self.meter.start()
+        t0 = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _child_setup(self.cfg, self.limits, {0: in_fd, 1: out_w, 2: err_w, STATUS_FD: st_w},
+                             self.cpu_rlimit)
+            except BaseException:
+                os._exit(CHILD_SETUP_FAILED)
+            _program_main(self.code_obj, self.prelude)
+        for fd in (in_fd, out_w, err_w, st_w):
+            os.close(fd)
+        io = _Io(out_r, err_r, st_r, self.cap, 2)
+        try:
+            why, pidfd = "", _pidfd(pid)
+            try:
+                why = self._supervise(pid, pidfd, io, t0, lambda: False)
+            finally:
+                if pidfd is not None:
+                    os.close(pidfd)
+            ru = _stop(pid, why)
+            wall, clean = time.monotonic() - t0, all([self.sweep(), self.wipe()])
+            io.drain()  # every writer is dead now: what is left, within the caps
+            st = bytes(io.bufs[st_r])
+            events = [(b"R", b"")] if st[:1] == b"R" else []
+            events += [(b"M", b"")] if st[1:2] == b"M" else []  # stdin programs report nothing else
+            return self._decide(why or io.over(), ru, wall, io, events, clean, rss=ru[2].ru_maxrss / 1024)
+        finally:
+            io.close()
+
+    # ---- a LeetCode problem: one host per sample, one call per test
+    def _run_call(self, data: bytes) -> tuple:
+        if self.host is None and (failed := self._start_host()) is not None:
+            return failed
+        pid, pidfd, io, go_w, in_fd = self.host
+        os.ftruncate(in_fd, 0)
+        view, off = memoryview(data), 0
+        while off < len(view):
+            off += os.pwrite(in_fd, view[off:], off)
+        io.reset()
+        self.meter.start()
+        t0 = time.monotonic()
+        with suppress(OSError):
+            os.write(go_w, struct.pack(">Q", len(data)))
+        why = self._supervise(pid, pidfd, io, t0, lambda: _calls(io.bufs[io.st_r]))
+        calls, bad = _calls(io.bufs[io.st_r]), _events(io.bufs[io.st_r])[1]
+        extra, self.load_cpu = self.load_cpu, 0.0
+        if not why and not bad and calls and calls[0][0] == b"V":
+            wall = time.monotonic() - t0
+            rss = 0.0 if self.cg else max([_proc_hwm_mb(p) for p in _descendants(self.outer)] or [0.0])
+            return self._decide("", None, wall, io, [(b"R", b"")] + calls[:1], True, extra, rss)
+        return self._stop_host(why or ("garbage" if bad else ""), t0, [(b"R", b"")] + calls, extra)
+
+    def _start_host(self):
+        in_fd, stdin_fd = os.memfd_create("input", 0), os.memfd_create("stdin", 0)
+        (go_r, go_w), (out_r, out_w), (err_r, err_w), (st_r, st_w) = os.pipe(), os.pipe(), os.pipe(), os.pipe()
+        self.meter.start()
+        t0 = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _child_setup(self.cfg, self.limits, {0: stdin_fd, 1: out_w, 2: err_w, STATUS_FD: st_w,
+                                                     GO_FD: go_r, INPUT_FD: in_fd}, None)
+            except BaseException:
+                os._exit(CHILD_SETUP_FAILED)
+            _host_main(self.code_obj, self.func_name, self.prelude)
+        for fd in (stdin_fd, go_r, out_w, err_w, st_w):
+            os.close(fd)
+        io = _Io(out_r, err_r, st_r, self.cap, self.cap + 9)
+        os.set_blocking(go_w, False)
+        self.host = (pid, _pidfd(pid), io, go_w, in_fd)
+        loaded = lambda: _events(io.bufs[st_r])[1] or any(k != b"R" for k, _ in _events(io.bufs[st_r])[0])
+        why = self._supervise(pid, self.host[1], io, t0, loaded)
+        events, bad = _events(io.bufs[st_r])
+        if not why and not bad and (b"L", b"") in events:
+            self.load_cpu = self.meter.cpu()  # the module's load counts, with its own budget, in the first test
+            return None
+        return self._stop_host(why or ("garbage" if bad else ""), t0, events, 0.0)
+
+    def _stop_host(self, why: str, t0: float, events: list, extra: float) -> tuple:
+        pid, pidfd, io, go_w, in_fd = self.host
+        self.host = None
+        if not why and pidfd is not None:  # it reported a failure or died: give it a moment to exit by itself
+            select.select([pidfd], [], [], 1.0)
+        ru = _stop(pid, "kill")  # the host never ends by itself while it is healthy
+        wall, clean = time.monotonic() - t0, all([self.sweep(), self.wipe()])
+        io.drain()
+        try:
+            return self._decide(why, ru, wall, io, events, clean, extra, ru[2].ru_maxrss / 1024)
+        finally:
+            io.close()
+            for fd in (pidfd, go_w, in_fd):
+                with suppress(OSError, TypeError):
+                    os.close(fd)
+
+    # ---- watching, deciding, cleaning
+    def _supervise(self, pid: int, pidfd, io: _Io, t0: float, done) -> str:
+        """Drain the pipes until the child exits or `done()`; "" then, else why it must be stopped: output/
+        stderr/result over its cap, cpu (the tree's CPU over the limit) or wall (the backstop)."""
+        wall = float(self.limits["wall_backstop_s"])
+        deadline, hard, mark = t0 + wall, t0 + BACKSTOP_STRETCH * wall, (t0, 0.0)
+        next_cpu = t0 + self.tl / self.ncpu  # the tree cannot have used tl CPU seconds before this
+        poller = select.poll()
+        for fd in io.open:
+            poller.register(fd, select.POLLIN)
+        if pidfd is not None:
+            poller.register(pidfd, select.POLLIN)
+        while True:
+            if done():
+                return ""
+            if why := io.over():
+                return why
+            now = time.monotonic()
+            if now >= next_cpu:
+                if (cpu := self.meter.cpu()) > self.tl:
+                    return "cpu"
+                next_cpu = now + max(0.002, (self.tl - cpu) / self.ncpu)
+            if now >= deadline:
+                deadline, mark = self._stretch(deadline, hard, mark, wall)
+                if deadline <= now:
+                    return "wall"
+                continue
+            left = min(deadline, next_cpu) - now
+            exited = False
+            for fd, _ev in poller.poll(max(0.0, left if pidfd is not None else min(left, 0.002)) * 1000):
+                if fd == pidfd:
+                    exited = True
+                elif io.read(fd) == 0:
+                    poller.unregister(fd)
+            if exited or (pidfd is None and os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)):
+                io.drain()
+                return ""
+
+    def _stretch(self, deadline: float, hard: float, mark: tuple[float, float], wall: float):
+        """At the wall backstop: a tree still computing (>= STARVED_SHARE of a CPU since the last look) and under
+        its CPU limit is starved by a loaded machine, not hanging: another slice, up to `hard`. A sleeper gets
+        none; helpers burning CPU count toward the limit, so they cannot buy time."""
+        now, cpu = time.monotonic(), self.meter.cpu()
+        if cpu - mark[1] >= STARVED_SHARE * (now - mark[0]) and cpu < self.tl and now < hard:
+            return min(hard, now + max(0.5, wall / 2)), (now, cpu)
+        return deadline, mark
+
+    def _decide(self, why, ru, wall, io: _Io, events, clean, extra=0.0, rss=0.0) -> tuple:
+        cpu = self.meter.cpu()
+        wstatus = ru[1] if ru else None
+        sig = os.WTERMSIG(wstatus) if wstatus is not None and os.WIFSIGNALED(wstatus) else None
+        code = os.WEXITSTATUS(wstatus) if wstatus is not None and os.WIFEXITED(wstatus) else None
+        kinds = dict(events)
+        res = {"exit_code": code, "signal": sig, "cpu_s": cpu + extra, "wall_s": wall,
+               "peak_rss_mb": self.cg.peak_mb() if self.cg is not None else rss}
+        out = bytes(io.bufs[io.out_r])
+        failed = sig is not None or (code is not None and code != 0) or (self.func_name and b"V" not in kinds)
+        if why in ("output", "stderr", "result"):
+            what = {"output": "output", "stderr": "stderr", "result": "return value"}[why]
+            verdict, out = "output_limit", out[:HEAD_ON_LIMIT]
+            detail = f"{what} over {self.limits['output_limit_mb']} MB"
+        elif why == "wall":
+            verdict, detail = "time_limit", f"wall clock over {wall:.2f} s (backstop)"
+        elif why == "cpu" or cpu > self.tl:  # the kernel's count for the whole tree, never a signal's name
+            verdict, detail = "time_limit", f"cpu {cpu:.3f} s (limit {self.tl:g} s)"
+        elif b"R" not in kinds and code == CHILD_SETUP_FAILED:  # a first test's setup is the judge's; a later
+            verdict = "infra_error" if self.tests <= 1 else "runtime_error"  # one's, damage done by the sample
+            detail = "the jail could not set up the child" + ("" if self.tests <= 1 else " (after earlier tests)")
+        elif failed and (b"M" in kinds or (self.cg is not None and self.cg.oom())):
+            verdict, detail = "memory_limit", "MemoryError" if b"M" in kinds else "out of memory (whole tree)"
+        elif b"C" in kinds:  # a LeetCode module that failed to load, before any input
+            verdict, detail = "compile_error", kinds[b"C"][:2000].decode("utf-8", "replace")
+        elif why == "garbage":
+            verdict, detail = "runtime_error", "unreadable status from the program"
+        elif sig is not None:
+            verdict, detail = "runtime_error", f"killed by signal {sig} ({signal.strsignal(sig)})"
+        elif code:
+            verdict, detail = "runtime_error", f"exit code {code}"
+        elif self.func_name and b"V" not in kinds:
+            verdict, detail = "runtime_error", "no return value reported"
+        else:
+            verdict, detail = "ok", ""
+        res["status"], res["unclean"] = verdict, not clean
+        res["detail"] = detail if clean else f"cleanup after the test failed (fresh jail next); {detail}"
+        bodies = [out, bytes(io.bufs[io.err_r][:STDERR_KEEP])]
+        if verdict == "ok" and self.func_name:
+            res["returned"] = True
+            bodies.append(kinds[b"V"])
+        return (res, *bodies)
 
     def sweep(self, deadline_s: float = 5.0) -> bool:
-        """Kill every candidate process and reap it: all are our descendants (we are their subreaper)."""
+        """Kill every candidate process and reap it: as pid 1 of the sample's namespace, kill(-1) (atomic, and
+        nothing in the namespace can stop us); else every descendant (we are their subreaper), until none."""
         if _reap_all():
             return True
         end = time.monotonic() + deadline_s
         while time.monotonic() < end:
-            self._kill_all()
+            for pid in [-1] if self.pid1 else _descendants(self.outer):
+                _kill(pid)
             for _ in range(50):
                 if _reap_all():
                     return True
                 time.sleep(0.002)
         return _reap_all()
 
-    def _kill_all(self) -> None:
-        mode = self.cfg["kill_mode"]
-        if mode == "pidns":  # alone in our PID namespace with the candidate: -1 = everyone but init and us
-            _kill(-1)
-        elif mode == "uid":  # root, no namespace: a helper with the candidate's unique uid kills them all
-            self._as_candidate(lambda: _kill(-1))
-        else:  # the candidate shares our uid: kill our descendants
-            for pid in _descendants(os.getpid()):
-                _kill(pid)
+    def wipe(self) -> bool:
+        """Empty what the candidate may write: our private mounts, or the fallback's work dir."""
+        dirs = self.cfg.get("wipe") or [self.cfg["workdir_now"]]
+        keep = set(self.cfg.get("protected") or ())
+        return all([_remove(p) for d in dirs for p in (os.path.join(d, e) for e in _listdir(d)) if p not in keep])
+
+    def end(self) -> bool:
+        """After the last test: kill, wipe, clear the candidate uid's persistent keyrings; in the fallback
+        without namespaces also its SysV IPC and its files in the shared tmp dirs."""
+        self.host = None
+        clean = all([self.sweep(), self.wipe()])
+        uid = self.cfg.get("uid")
+        if uid is not None:  # KEYCTL_CLEAR of @u and @us, as the candidate: nothing of it runs any more
+            self._as_candidate(lambda: [_keyctl(7, -4), _keyctl(7, -5)])
+        if not self.pid1 and (uid is not None or self.cfg.get("wipe")) and (ipc := _sysv_ipc(uid)):
+            for kind, ident in ipc:
+                _ipc_rmid(kind, ident)
+            clean = not _sysv_ipc(uid) and clean
+        if not self.cfg.get("workdir"):
+            shared = [p for d in WIPE_SHARED for p in _owned_by(d, uid)]
+            clean = all([_remove(p) for p in [self.cfg["workdir_now"], *shared]]) and clean
+        return clean
 
     def _as_candidate(self, action) -> None:
-        """Run `action` in a helper with the candidate's uid (when it has its own), then reap the helper."""
         if (pid := os.fork()) == 0:
             try:
-                if self.cfg.get("uid") is not None:
-                    _become(self.cfg["uid"])
+                _become(self.cfg["uid"])
                 action()
             finally:
                 os._exit(0)
         os.waitpid(pid, 0)
 
-    def run(self, stdin: bytes) -> tuple[dict, bytes, bytes]:
-        if self.prelude is None or self.code_obj is None:
-            status = "infra_error" if self.prelude is None else "compile_error"
-            return {"status": status, "detail": self.error or "no sample"}, b"", b""
-        in_fd = os.memfd_create("input", 0)
-        _write_all(in_fd, stdin)
-        os.lseek(in_fd, 0, os.SEEK_SET)
-        (out_r, out_w), (err_r, err_w), (st_r, st_w) = os.pipe(), os.pipe(), os.pipe()
-        t0 = time.monotonic()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                _child_setup(self.cfg, self.limits, in_fd, out_w, err_w, st_w)
-            except BaseException:
-                os._exit(CHILD_SETUP_FAILED)
-            _child_main(self.code_obj, self.func_name, stdin, self.prelude)
-            os._exit(0)
-        for fd in (in_fd, out_w, err_w, st_w):
-            os.close(fd)
-        try:
-            return self._watch(pid, t0, out_r, err_r, st_r)
-        finally:
-            for fd in (out_r, err_r, st_r):
-                os.close(fd)
 
-    def _watch(self, pid: int, t0: float, out_r: int, err_r: int, st_r: int) -> tuple[dict, bytes, bytes]:
-        cap = int(self.limits["output_limit_mb"]) << 20
-        deadline = t0 + float(self.limits["wall_backstop_s"])
-        bufs = {out_r: bytearray(), err_r: bytearray(), st_r: bytearray()}
-        poller = select.poll()
-        for fd in bufs:
-            os.set_blocking(fd, False)
-            poller.register(fd, select.POLLIN)
-        pidfd = _pidfd(pid)
-        if pidfd is not None:
-            poller.register(pidfd, select.POLLIN)
-        total, why_killed, exited = 0, "", None
-        hard_deadline, cpu_mark = t0 + BACKSTOP_STRETCH * (deadline - t0), (t0, 0.0)
-        try:
-            while exited is None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    deadline, cpu_mark = self._stretch(pid, deadline, hard_deadline, cpu_mark)
-                    if deadline <= time.monotonic():
-                        why_killed = "wall"
-                        break
-                    continue
-                for fd, _ev in poller.poll((left if pidfd is not None else min(left, 0.002)) * 1000):
-                    if fd != pidfd:
-                        total += max(0, _read_into(fd, bufs, err_r, poller))
-                if total > cap:
-                    why_killed = "output"
-                    break
-                r = os.wait4(pid, os.WNOHANG)
-                exited = r if r[0] == pid else None
-        finally:
-            if pidfd is not None:
-                os.close(pidfd)
-        if exited is None:
-            _kill(pid)
-            exited = os.wait4(pid, 0)
-        wall = time.monotonic() - t0
-        clean = all([self.sweep(), self.wipe()])  # no process and no file survives a test
-        for fd in bufs:  # every writer is dead now: drain what is left, within the cap
-            while total <= cap and (got := _read_into(fd, bufs, err_r, None)) > 0:
-                total += got
-        if total > cap:
-            why_killed = why_killed or "output"
-        return self._decide(exited, wall, why_killed, bufs[out_r], bufs[err_r], bytes(bufs[st_r]), clean)
-
-    def _stretch(self, pid: int, deadline: float, hard: float, mark: tuple[float, float]):
-        """At the wall backstop: a program still computing (>= STARVED_SHARE of a CPU since the last look) and
-        under its CPU limit is starved by a loaded machine, not hanging: give it another slice, up to `hard`.
-        A sleeper (or one whose helpers burn the CPU) gets none. Verdicts must not depend on the load."""
-        now, cpu = time.monotonic(), _cpu_of(pid)
-        computing = cpu - mark[1] >= STARVED_SHARE * (now - mark[0])
-        if computing and cpu < float(self.limits["time_limit_s"]) and now < hard:
-            return min(hard, now + max(0.5, float(self.limits["wall_backstop_s"]) / 2)), (now, cpu)
-        return deadline, mark
-
-    def _decide(self, exited, wall, why_killed, out, err, status, clean) -> tuple[dict, bytes, bytes]:
-        _pid, wstatus, ru = exited
-        cpu, tl = ru.ru_utime + ru.ru_stime, float(self.limits["time_limit_s"])
-        sig = os.WTERMSIG(wstatus) if os.WIFSIGNALED(wstatus) else None
-        # the kernel's SIGKILL at the hard CPU limit counts precise runtime; rusage may read a bit less
-        cpu_killed = sig == signal.SIGKILL and cpu >= 0.9 * self.limits["cpu_rlimit"]
-        code = os.WEXITSTATUS(wstatus) if os.WIFEXITED(wstatus) else None
-        setup_done = status.startswith(b"R")
-        kind, payload = status[1:2], status[2:]
-        res = {"exit_code": code, "signal": sig, "cpu_s": cpu, "wall_s": wall,
-               "peak_rss_mb": ru.ru_maxrss / 1024}
-        if why_killed == "output":
-            verdict, detail = "output_limit", f"output over {self.limits['output_limit_mb']} MB"
-            out = out[:HEAD_ON_LIMIT]
-        elif why_killed == "wall":
-            verdict, detail = "time_limit", f"wall clock over {wall:.2f} s (backstop)"
-        elif cpu > tl or sig == signal.SIGXCPU or cpu_killed:
-            verdict, detail = "time_limit", f"cpu {cpu:.3f} s (limit {tl:g} s)"
-        elif not setup_done and code == CHILD_SETUP_FAILED:
-            verdict, detail = "infra_error", "the jail could not set up the child"
-        elif kind == b"M":
-            verdict, detail = "memory_limit", "MemoryError"
-        elif kind == b"C":
-            verdict, detail = "compile_error", payload[:2000].decode("utf-8", "replace")
-        elif sig is not None:
-            verdict, detail = "runtime_error", f"killed by signal {sig} ({signal.strsignal(sig)})"
-        elif code != 0:
-            verdict, detail = "runtime_error", f"exit code {code}"
-        elif self.func_name is not None and kind != b"V":
-            verdict, detail = "runtime_error", "no return value reported"
-        else:
-            verdict, detail = "ok", ""
-            if self.func_name is not None:
-                res["returned"] = payload.decode("utf-8", "surrogateescape")
-        res["status"], res["unclean"] = verdict, not clean
-        res["detail"] = detail if clean else f"cleanup after the test failed (fresh jail next); {detail}"
-        return res, bytes(out), bytes(err[:STDERR_KEEP])
-
-    def serve(self) -> None:
-        while True:
-            try:
-                header, body = _recv(self.rx)
-            except EOFError:
-                return
-            op = header.get("op")
-            if op == "sample":
-                self.start_sample(header, body)
-            elif op == "run":
-                _send(self.tx, *self.run(body))
-            elif op == "end":
-                _send(self.tx, {"clean": self.end_sample()})
-            elif op == "exit":
-                self.end_sample()
-                return
-            else:
-                _send(self.tx, {"status": "infra_error", "detail": f"unknown op {op!r}"})
-
-
-def _read_into(fd: int, bufs: dict, err_fd: int, poller) -> int:
-    """Read one chunk into bufs[fd]: bytes read, 0 at EOF (fd leaves the poller), -1 if nothing came yet."""
-    try:
-        data = os.read(fd, 1 << 16)
-    except BlockingIOError:
-        return -1
-    if not data:
-        if poller is not None:
-            poller.unregister(fd)
-        return 0
-    if fd != err_fd or len(bufs[fd]) < STDERR_KEEP:  # stderr beyond the kept head is counted, not kept
-        bufs[fd] += data
-    return len(data)
-
-
-def _cpu_of(pid: int) -> float:
-    """User + system CPU seconds of one live process (0 when it is gone)."""
-    with suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/stat", "rb") as f:
-        fields = f.read().rsplit(b")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return 0.0
+def _stop(pid: int, why: str):
+    """Kill the child unless it ended by itself; its wait4 result (pid, status, rusage)."""
+    if why:
+        _kill(pid)
+    return os.wait4(pid, 0)
 
 
 def _pidfd(pid: int):
@@ -505,18 +832,6 @@ def _reap_all() -> bool:
     return True
 
 
-def _descendants(root: int) -> list[int]:
-    parent: dict[int, int] = {}
-    for name in _listdir("/proc"):
-        with suppress(OSError, ValueError, IndexError), open(f"/proc/{name}/stat", "rb") as f:
-            parent[int(name)] = int(f.read().rsplit(b")", 1)[1].split()[1])
-    out, frontier = [], {root}
-    while frontier:
-        frontier = {p for p, pp in parent.items() if pp in frontier and p != root}
-        out.extend(frontier)
-    return out
-
-
 def _sysv_ipc(uid: int | None) -> list[tuple[str, int]]:
     """SysV IPC objects (of `uid`, or all when None) in our IPC namespace."""
     found = []
@@ -528,11 +843,10 @@ def _sysv_ipc(uid: int | None) -> list[tuple[str, int]]:
 
 
 def _ipc_rmid(kind: str, ident: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
     if kind == "sem":
-        libc.semctl(ident, 0, 0)  # IPC_RMID = 0
+        _libc().semctl(ident, 0, 0)  # IPC_RMID = 0
     else:
-        getattr(libc, f"{kind}ctl")(ident, 0, None)
+        getattr(_libc(), f"{kind}ctl")(ident, 0, None)
 
 
 def _listdir(path: str) -> list[str]:
@@ -551,8 +865,7 @@ def _owned_by(d: str, uid: int | None) -> list[str]:
 
 
 def _remove(path: str) -> bool:
-    """Remove a file or tree the candidate made. On failure (a same-uid runner and unwritable dirs, a tree too
-    deep to recurse) the run is reported unclean and the judge starts a fresh jail."""
+    """Remove a file or tree the candidate made; on failure the run is reported unclean (fresh jail next)."""
     with suppress(OSError, RecursionError):
         if os.path.isdir(path) and not os.path.islink(path):
             __import__("shutil").rmtree(path, ignore_errors=True)
@@ -561,26 +874,125 @@ def _remove(path: str) -> bool:
     return not os.path.lexists(path)
 
 
+# ------------------------------------------------------------------------------------------------- the warm runner
+class WarmRunner:
+    """Reads frame headers only; per sample, forks a Sample process (in fresh PID + IPC namespaces when granted)
+    and waits for it. Never holds a byte of candidate code, input or output."""
+
+    def __init__(self, rx: int, tx: int, cfg: dict) -> None:
+        self.rx, self.tx, self.cfg = rx, tx, cfg
+        self.preludes: dict[str, tuple[dict, int]] = {}
+
+    def serve(self) -> None:
+        while True:
+            try:
+                header = _recv_header(self.rx)
+            except EOFError:
+                return
+            if header.get("op") != "sample" or self._sample(header):
+                return  # "exit", or a frame that cannot come outside a sample: the judge starts afresh
+
+    def _sample(self, header: dict) -> bool:
+        """Run one sample in its own process; True when the runner should exit."""
+        prelude, error = None, ""
+        try:
+            prelude = self._prelude(header.get("prelude") or "")
+        except BaseException as exc:  # the judge's own code failed: not the candidate's doing
+            error = f"prelude failed: {type(exc).__name__}: {exc}"[:2000]
+        pid1 = _fresh_pid_ipc(self.cfg.get("pidns"))
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = Sample(self.rx, self.tx, self.cfg, header, prelude, error, pid1).serve()
+            except BaseException:
+                with suppress(BaseException):
+                    __import__("traceback").print_exc()
+            finally:
+                os._exit(code)
+        status = os.waitpid(pid, 0)[1]
+        end = time.monotonic() + 5
+        while not pid1 and not _reap_all() and time.monotonic() < end:  # a non-namespaced sample's leftovers
+            for p in _descendants(int(os.readlink("/proc/self"))):  # came to us (subreaper)
+                _kill(p)
+            time.sleep(0.002)
+        code = os.waitstatus_to_exitcode(status)
+        return code != 0  # EXIT_RUNNER, or a sample process that died mid-protocol: the channel is lost
+
+    def _prelude(self, text: str) -> tuple[dict, int]:
+        """The namespace and recursion limit the judge's trusted prelude leaves, computed once per runner."""
+        if text not in self.preludes:
+            import builtins
+
+            ns, before = {"__name__": "__main__", "__builtins__": builtins}, sys.getrecursionlimit()
+            if text:
+                exec(compile(text, "<prelude>", "exec", dont_inherit=True), ns)
+            self.preludes[text] = (ns, sys.getrecursionlimit())
+            sys.setrecursionlimit(before)
+            if len(self.preludes) > 8:
+                self.preludes.pop(next(iter(self.preludes)))
+        return self.preludes[text]
+
+
+def _fallback_namespaces(cfg: dict) -> list[str]:
+    """The fallback (no bubblewrap), where the kernel grants it: a network namespace, and a mount namespace with
+    private size-capped tmpfs on the shared tmp dirs and the library dirs the candidate may import from bound
+    back where our own mounts or an untraversable parent (a 0700 home) would hide them. Returns what it got."""
+    spec, granted = cfg["fallback_ns"], []
+    if _unshare(CLONE_NEWNET):
+        granted.append("net")
+    if not (_unshare(CLONE_NEWNS) and _mount(None, "/", None, MS_REC | MS_PRIVATE)):
+        return granted
+    os.umask(0o022)
+    keep = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in spec["keep_visible"] if os.path.isdir(p)}
+    tmps = [d for d in WIPE_SHARED if os.path.isdir(d) and not os.path.islink(d)
+            and _mount("tmpfs", d, "tmpfs", 0, f"mode=1777,size={spec['tmp_size']}")]
+    hidden: list[str] = []
+    for root in sorted({r for p in keep if (r := _blocked_root(p))}, key=len):
+        if not any(root.startswith(h + "/") for h in hidden) and _mount("tmpfs", root, "tmpfs", 0, "mode=755,size=1m"):
+            hidden.append(root)
+    protected = set()
+    for p, fd in keep.items():
+        under = [d for d in tmps + hidden if p.startswith(d + "/")]
+        if under:
+            os.makedirs(p, mode=0o755, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
+            _mount(None, p, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+            protected |= {os.path.join(d, p[len(d) + 1:].split("/")[0]) for d in under if d in tmps}
+        os.close(fd)
+    cfg["wipe"], cfg["protected"] = tmps, sorted(protected)
+    cfg["workdir"] = "/tmp" if "/tmp" in tmps else None
+    return [*granted, "mount"]
+
+
+def _blocked_root(path: str) -> str | None:
+    """The topmost dir on the way to `path` that others cannot traverse (a 0700 home), or None."""
+    parts = path.strip("/").split("/")
+    for i in range(1, len(parts) + 1):
+        d = "/" + "/".join(parts[:i])
+        with suppress(OSError):
+            if not os.stat(d).st_mode & 0o001:
+                return d
+    return None
+
+
 def main() -> None:
     # The channel moves to private fds; 0/1 become /dev/null so nothing else can write into it by accident.
-    rx, tx = open(os.dup(0), "rb", buffering=1 << 16), os.dup(1)  # noqa: SIM115 - lives as long as we do
+    rx, tx = os.dup(0), os.dup(1)
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1):
         os.dup2(null, fd)
-    cfg, _ = _recv(rx)
+    cfg = _recv_header(rx)
+    granted = _fallback_namespaces(cfg) if cfg.get("fallback_ns") else []
     sys.path.extend(cfg.get("library_paths", []))
-    if cfg.get("import_via_fds"):
-        cfg["path_fds"] = []
-        for path in sys.path:
-            with suppress(OSError):
-                fd = os.open(path or ".", os.O_PATH | os.O_DIRECTORY)
-                cfg["path_fds"].append(fcntl.fcntl(fd, fcntl.F_DUPFD, 200))  # far from fds a child dup2s onto
-                os.close(fd)
+    own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY)  # to return to before each sample's unshare
+    cfg["pidns"] = own_pidns if cfg.get("namespaces", True) and _fresh_pid_ipc(own_pidns) else None
+    granted += ["pid+ipc per sample"] if cfg["pidns"] is not None else []
     _prctl(PR_SET_DUMPABLE, 0)  # a same-uid candidate cannot open /proc/<runner>/fd or ptrace us
     _prctl(PR_SET_NO_NEW_PRIVS, 1)  # inherited, irreversible: no execve gains privileges (the runner never execs)
-    _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the candidate come back to us to be killed and reaped
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a non-namespaced sample come back to us to be killed
     # What every candidate sees, set once here rather than in each child: environment, streams, argv, limit.
-    cfg.setdefault("scratch", __import__("tempfile").gettempdir())  # the launcher's TMPDIR, before it goes
+    cfg["scratch"] = cfg.get("scratch") or __import__("tempfile").gettempdir()  # the launcher's TMPDIR
     os.environ.clear()
     os.environ.update(cfg["env"])
     sys.argv = ["solution.py"]
@@ -591,8 +1003,10 @@ def main() -> None:
             __import__(name)
     gc.collect()
     gc.freeze()  # forked children need not touch (and copy) the runner's objects when they collect
-    _send(tx, {"ready": True, "pid": os.getpid(), "uid": os.getuid(), "python": sys.version.split()[0]})
-    Runner(rx, tx, cfg).serve()
+    accounting = f"cgroup-v{cfg['cgroup']['version']}" if cfg.get("cgroup") else "rusage"
+    _send(tx, {"ready": True, "protocol": PROTOCOL_VERSION, "pid": os.getpid(), "uid": os.getuid(),
+               "python": sys.version.split()[0], "namespaces": granted, "accounting": accounting})
+    WarmRunner(rx, tx, cfg).serve()
 
 
 if __name__ == "__main__":

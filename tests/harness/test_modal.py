@@ -27,6 +27,7 @@ from harness.problems import TestCase as Case
 from harness.sandbox import create_sandbox
 from harness.sandbox.base import RunSpec, RunStatus
 from harness.sandbox.jail import real_python
+from harness.sandbox.protocol import PROTOCOL_VERSION
 from harness.sandbox.modal import (
     CreationGate,
     Fleet,
@@ -84,16 +85,17 @@ class EchoProcess:
         while len(self.buf) >= 4:
             (hlen,) = struct.unpack(">I", self.buf[:4])
             header = json.loads(self.buf[4:4 + hlen]) if len(self.buf) >= 4 + hlen else None
-            if header is None or len(self.buf) < 4 + hlen + header["len"]:
+            size = sum(header.get("lens", [])) if header is not None else 0
+            if header is None or len(self.buf) < 4 + hlen + size:
                 return
-            body = bytes(self.buf[4 + hlen:4 + hlen + header["len"]])
-            del self.buf[:4 + hlen + header["len"]]
+            body = bytes(self.buf[4 + hlen:4 + hlen + size])
+            del self.buf[:4 + hlen + size]
             self.on_frame(header, body)
 
     def on_frame(self, header: dict, body: bytes) -> None:
         if header["op"] == "config":
             self.box.client.mark_ready(self.box)
-            self.reply({"ready": True})
+            self.reply({"ready": True, "protocol": PROTOCOL_VERSION})
         elif header["op"] == "run":
             self.reply({"status": "ok", "exit_code": 0, "cpu_s": 0.001, "wall_s": 0.002}, body, b"")
 

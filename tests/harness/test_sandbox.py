@@ -87,13 +87,17 @@ def test_function_call_returns_json_with_tuples_as_lists(sb):
     assert json.loads(r.returned) == [3, [1, 2], {"k": None}]
 
 
-def test_function_call_fresh_instance_per_test(sb):
+def test_function_call_one_module_and_one_instance_per_sample_as_officially(sb):
+    # The official grader runs the module once per sample and calls one Solution() on every test.
     code = (
-        "class Solution:\n    calls = 0\n    def f(self, x):\n        Solution.calls += 1\n"
-        "        return Solution.calls\n"
+        "import builtins\nbuiltins.loads = getattr(builtins, 'loads', 0) + 1\n"
+        "class Solution:\n    def __init__(self):\n        self.calls = 0\n    def f(self, x):\n"
+        "        self.calls += 1\n        return [builtins.loads, self.calls]\n"
     )
     runs = run(sb, code, ["5", "6", "7"], func_name="f")
-    assert [json.loads(r.returned) for r in runs] == [1, 1, 1]
+    assert [json.loads(r.returned) for r in runs] == [[1, 1], [1, 2], [1, 3]]
+    (r,) = run(sb, code, ["5"], func_name="f")  # fresh state per sample
+    assert json.loads(r.returned) == [1, 1]
 
 
 @pytest.mark.parametrize(
@@ -223,7 +227,9 @@ def test_registry():
         create_sandbox("nope")
     box = create_sandbox("local", isolation="rlimits")
     try:
-        assert box.name == Isolation.RLIMITS == "rlimits-fallback"
+        assert box.isolation == Isolation.RLIMITS == "rlimits-fallback"
+        assert box.name == f"rlimits-fallback+{box.accounting}"
+        assert box.accounting in ("cgroup-v1", "cgroup-v2", "rusage")
     finally:
         box.close()
 
@@ -233,7 +239,7 @@ def test_fallback_is_announced_once_and_required_bwrap_fails(monkeypatch, capsys
     jail_mod.announce_fallback.cache_clear()
     a = LocalSandbox(isolation="auto")
     b = LocalSandbox(isolation="auto")
-    assert a.name == b.name == "rlimits-fallback" and a.fallback_reason == "refused by test"
+    assert a.isolation == b.isolation == "rlimits-fallback" and a.fallback_reason == "refused by test"
     assert capsys.readouterr().err.count("bubblewrap unavailable") == 1
     with pytest.raises(JailUnavailable):
         LocalSandbox(isolation="bwrap")
