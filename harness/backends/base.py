@@ -6,8 +6,9 @@ still to produce) into Completions, yielding each as soon as it is finished so g
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Protocol
+from typing import Protocol
 
 from harness.records import SamplingSpec
 
@@ -32,6 +33,9 @@ class Completion:
     # True: the backend has no such sample to give (e.g. absent from a replay file). The eval records nothing for
     # it and reports it missing (a later --resume can fill it); a skipped_reason alone is a failed sample.
     missing: bool = False
+    # Set when the backend gave up on this sample for a reason of infrastructure (5xx, timeouts, connection errors
+    # after its retries): the eval records it with verdict infra_error and this detail, never grades it.
+    infra_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,5 +58,9 @@ class Router:
         if server.consecutive_failures >= self.fail_threshold:
             server.down_until = self._clock() + self.down_s
 
+    def cancel(self, server: ServerState) -> None:
+        """A request we gave up on ourselves (the run stopped): neither a success nor the server's failure."""
+        server.outstanding -= 1
+
     def stats(self) -> dict[str, dict]:
         return {s.url: {"requests": s.requests, "failures": s.failures} for s in self.servers}

@@ -1,10 +1,17 @@
-"""A fake OpenAI-compatible server for tests: real HTTP on 127.0.0.1, stdlib only, one thread per connection.
+"""A FAKE OpenAI-compatible server for tests: real HTTP on 127.0.0.1, stdlib only, one thread per connection.
 
-Serves /v1/chat/completions and /v1/completions with `n` choices, finish_reason and usage, and records every
-request body. Behaviour knobs: a delay per request, the first K requests answered with HTTP 500, dying after M
-requests (later requests get the connection dropped and the listener closes), a context limit that answers a too
-long prompt with vLLM's HTTP 400, and a hook to answer a body with any status. Answers are deterministic in the body
-(the seed and the choice index appear in the text), so tests can check which request produced which completion.
+It is a fake, not a real server, on purpose: it shows what a real local server cannot be made to do on demand (fail
+the first K requests with HTTP 500, hang past a timeout, die mid-run, fail only one problem, answer a chosen status)
+and it records every request body so tests can check exactly what was sent. What a real server does with our
+requests (which fields it refuses, whether it honours `n`) is tested against `transformers serve` in
+tests/harness/test_real_server.py; the knobs `allowed_fields` and `ignore_n` here copy that behaviour (422 for an
+unknown field, one choice whatever `n`) so it can be combined with injected failures.
+
+Serves /v1/chat/completions and /v1/completions with `n` choices, finish_reason and usage. Behaviour knobs: a delay
+per request, the first K requests answered with HTTP 500, dying after M requests (later requests get the connection
+dropped and the listener closes), a context limit that answers a too long prompt with vLLM's HTTP 400, strict field
+checking, ignoring n, and a hook to answer a body with any status. Answers are deterministic in the body (the seed and
+the choice index appear in the text), so tests can check which request produced which completion.
 Not covered: SSE streaming, tool calls, authentication beyond recording the header.
 """
 
@@ -20,7 +27,10 @@ from typing import Self
 
 class FakeOpenAIServer:
     def __init__(self, *, delay_s: float = 0.0, fail_first: int = 0, die_after: int | None = None,
-                 max_prompt_chars: int | None = None, respond: Callable[[dict], tuple[int, dict] | None] | None = None):
+                 max_prompt_chars: int | None = None, respond: Callable[[dict], tuple[int, dict] | None] | None = None,
+                 allowed_fields: frozenset[str] | None = None, ignore_n: bool = False):
+        self.allowed_fields = allowed_fields  # None: accept any field (as vLLM does)
+        self.ignore_n = ignore_n
         self.delay_s = delay_s
         self.fail_first = fail_first
         self.die_after = die_after
@@ -92,6 +102,9 @@ class FakeOpenAIServer:
             return 500, {"error": {"message": "injected failure", "type": "InternalServerError"}}
         if self.respond is not None and (custom := self.respond(body)) is not None:
             return custom
+        unexpected = set(body) - self.allowed_fields if self.allowed_fields is not None else set()
+        if unexpected:  # the answer transformers serve gives (FastAPI's {"detail": ...})
+            return 422, {"detail": f"Unexpected fields in the request: {unexpected}"}
         prompt = json.dumps(body.get("messages")) if "messages" in body else str(body.get("prompt", ""))
         if self.max_prompt_chars is not None and len(prompt) > self.max_prompt_chars:
             return 400, {"object": "error", "type": "BadRequestError", "code": 400,
@@ -99,7 +112,7 @@ class FakeOpenAIServer:
                                     f"However, your request has {len(prompt)} input tokens."}
         chat = path.endswith("/chat/completions")
         choices, total = [], 0
-        for i in range(int(body.get("n", 1))):
+        for i in range(1 if self.ignore_n else int(body.get("n", 1))):
             words = f"sample seed={body.get('seed')} choice={i} ```python\nprint({i})\n``` end".split(" ")
             limit = body.get("max_tokens")
             finish = "length" if limit is not None and limit < len(words) else "stop"
