@@ -122,11 +122,17 @@ class Chromium:
                 raise BrowserError(f"timed out waiting for {expression!r}")
             time.sleep(0.02)
 
-    def screenshot(self, path: str | Path, *, max_height: int = 1600) -> Path:
-        """PNG of the page from the top, as tall as its content up to max_height CSS pixels."""
+    def screenshot(self, path: str | Path, *, max_height: int = 1600, from_selector: str | None = None) -> Path:
+        """PNG of the page from the top (or from the element `from_selector`), as tall as its content up to
+        max_height CSS pixels."""
         metrics = self.send("Page.getLayoutMetrics", session=True)
         size = metrics.get("cssContentSize") or metrics["contentSize"]
-        clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], max_height), "scale": 1}
+        top = 0.0
+        if from_selector:
+            top = float(self.evaluate(f"document.querySelector({json.dumps(from_selector)}).getBoundingClientRect()"
+                                      ".top + window.scrollY") or 0.0)
+        clip = {"x": 0, "y": top, "width": size["width"], "height": min(size["height"] - top, max_height),
+                "scale": 1}
         data = self.send("Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True},
                          session=True)["data"]
         path = Path(path)

@@ -66,11 +66,12 @@ def browser():
         assert not b.errors, f"JavaScript errors: {b.errors}"
 
 
-def shoot(browser, tmp_path, name):
-    browser.screenshot(tmp_path / f"{name}.png")
+def shoot(browser, tmp_path, name, from_selector=None, max_height=900):
+    path = browser.screenshot(tmp_path / f"{name}.png", from_selector=from_selector, max_height=max_height)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     target = os.environ.get("LCB_VIEW_SCREENSHOTS")
     if target:
-        browser.screenshot(Path(target) / f"{name}.png", max_height=1000)
+        browser.screenshot(Path(target) / f"{name}.png", from_selector=from_selector, max_height=max_height)
 
 
 def open_page(browser, site, frag, ready):
@@ -168,7 +169,8 @@ def test_failing_sample_marks_the_first_differing_line(site, browser, tmp_path):
     assert browser.evaluate("document.querySelectorAll('.missing').length") == 0  # and test heads are shown
     assert browser.evaluate("document.querySelector('details.think').open") is False
     assert browser.evaluate("document.querySelectorAll('pre.code .cl').length") == WRONG.count("\n")
-    shoot(browser, tmp_path, "sample")
+    shoot(browser, tmp_path, "sample", max_height=700)
+    shoot(browser, tmp_path, "sample_failing_test", from_selector=".failing", max_height=400)
     # a fixture run's sample: no problems to read, so the page says what is not recorded
     open_page(browser, site, "#/run/r4", "document.querySelectorAll('#problem-rows tr').length")
     href = browser.evaluate("document.querySelector('#problem-rows a.v-W, #problem-rows a.v-R').getAttribute('href')")

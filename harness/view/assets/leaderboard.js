@@ -119,6 +119,9 @@
 
   function renderTables() {
     const w = windowOf(), plats = platforms();
+    const last = Math.max(LCB.index.dates.length - 1, 1), sel = document.getElementById("win-sel");
+    sel.style.left = (100 * state.lo) / last + "%";
+    sel.style.width = (100 * (state.hi - state.lo)) / last + "%";
     const n = LCB.index.problems.filter(function (p) { return p.date >= w.from && p.date <= w.to; }).length;
     document.getElementById("window-label").textContent = w.from + " .. " + w.to + " (" + n + " of " +
       LCB.index.problems.length + " problems" + (w.full ? ", the whole selection" : "") + ")";
@@ -143,7 +146,7 @@
     if (state.lo === null || state.hi > last) { state.lo = 0; state.hi = last; }
     app.innerHTML = "<h1>Leaderboard</h1>" +
       '<div class="window"><div>Contest window: <strong id="window-label"></strong></div>' +
-      '<div class="dual"><input type="range" id="win-lo" min="0" max="' + last + '" value="' + state.lo + '" aria-label="window start">' +
+      '<div class="dual"><div class="track"></div><div class="sel" id="win-sel"></div><input type="range" id="win-lo" min="0" max="' + last + '" value="' + state.lo + '" aria-label="window start">' +
       '<input type="range" id="win-hi" min="0" max="' + last + '" value="' + state.hi + '" aria-label="window end">' +
       '<div class="marks">' + releaseMarks() + "</div></div>" +
       '<p class="muted">Pass@1 in percent, mean over problems of passed/decided samples, recomputed over the window. ' +
