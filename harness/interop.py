@@ -111,6 +111,42 @@ def read_eval_all(path) -> list[dict]:
     return data
 
 
+def eval_all_rows(entries: object, path) -> list[dict]:
+    """One row per code of an official eval_all / custom-output list: `question_id`, `sample_idx`, `code` (when the
+    entry has a code_list), `raw_output`, and when present `official_graded` / `official_metadata` (decoded).
+    The one reader of that shape for harness.grade and import_eval_all."""
+    if not isinstance(entries, list):
+        raise InteropError(f"{path}: expected a JSON list of problems (an official *_eval_all.json)")
+    rows = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "question_id" not in entry or not (
+                isinstance(entry.get("code_list"), list) or isinstance(entry.get("output_list"), list)):
+            raise InteropError(f"{path}: entry {i} lacks question_id and code_list/output_list")
+        codes, outputs = entry.get("code_list"), entry.get("output_list") or []
+        graded, metadata = entry.get("graded_list") or [], entry.get("metadata") or []
+        for j in range(len(codes) if isinstance(codes, list) else len(outputs)):
+            row: dict = {"question_id": entry["question_id"], "sample_idx": j}
+            if isinstance(codes, list):
+                row["code"] = codes[j]
+            if j < len(outputs):
+                row["raw_output"] = outputs[j]
+            if j < len(graded):
+                row["official_graded"] = graded[j]
+            if j < len(metadata):
+                row["official_metadata"] = _decode_json_text(metadata[j])
+            rows.append(row)
+    return rows
+
+
+def _decode_json_text(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
 def import_eval_all(path, out_dir, *, model: str, regrade: bool = False, problems=None,
                     start_date: str | None = None, end_date: str | None = None, limits=None) -> RunDir:
     """Turn an official `*_eval_all.json` into a run directory (manifest, samples.jsonl, summary.json).
@@ -142,47 +178,47 @@ def import_eval_all(path, out_dir, *, model: str, regrade: bool = False, problem
 
 
 def _official_records(entries: list[dict]) -> list[SampleRecord]:
-    records = []
     for e in entries:
-        codes, outputs = e["code_list"], e.get("output_list") or []
-        graded, metas = e.get("graded_list") or [], e.get("metadata") or []
-        if len(graded) != len(codes):
-            raise InteropError(f"{e['question_id']}: graded_list has {len(graded)} entries for {len(codes)} codes; "
-                               "use --regrade to grade it")
-        for i, code in enumerate(codes):
-            verdict, detail, code_num = _official_verdict(graded[i], metas[i] if i < len(metas) else None)
-            records.append(SampleRecord(
-                question_id=e["question_id"], sample_idx=i, difficulty=e.get("difficulty", ""),
-                platform=e.get("platform", ""), contest_date=e.get("contest_date", ""),
-                raw_output=outputs[i] if i < len(outputs) else None, code=code, verdict=verdict,
-                passed=verdict == "passed", detail=detail, sandbox="official", official_error_code=code_num))
+        if len(e.get("graded_list") or []) != len(e["code_list"]):
+            raise InteropError(f"{e['question_id']}: graded_list has {len(e.get('graded_list') or [])} entries for "
+                               f"{len(e['code_list'])} codes; use --regrade to grade it")
+    by_qid = {e["question_id"]: e for e in entries}
+    records = []
+    for row in eval_all_rows(entries, "eval_all"):
+        e = by_qid[row["question_id"]]
+        verdict, detail, code_num = _official_verdict(row["official_graded"], row.get("official_metadata"))
+        records.append(SampleRecord(
+            question_id=row["question_id"], sample_idx=row["sample_idx"], difficulty=e.get("difficulty", ""),
+            platform=e.get("platform", ""), contest_date=e.get("contest_date", ""),
+            raw_output=row.get("raw_output"), code=row.get("code"), verdict=verdict, passed=verdict == "passed",
+            detail=detail, sandbox="official", official_error_code=code_num))
     return records
 
 
 def _regraded_records(entries: list[dict], problems, limits) -> list[SampleRecord]:
-    try:
-        from harness.judge import Judge  # lazy: the judge pulls in the sandbox machinery
-    except ImportError as exc:
-        raise InteropError(f"--regrade needs harness.judge, which cannot be imported here ({exc})") from None
+    """Every code graded again by this project's judge, through the shared loop (harness.grading)."""
+    from harness.grading import JudgeSettings, grade_stream
     from harness.verdicts import Limits
 
     index = index_problems(problems)
-    pairs, meta = [], []
-    for e in entries:
-        problem = index.get(e["question_id"])
-        if problem is None:
-            raise InteropError(f"{e['question_id']}: not in the given problems; pass the dataset it came from")
-        for i, code in enumerate(e["code_list"]):
-            pairs.append((problem, code))
-            meta.append((e, i))
+    by_qid = {e["question_id"]: e for e in entries}
+    rows = eval_all_rows(entries, "eval_all")
+    for row in rows:
+        if row["question_id"] not in index:
+            raise InteropError(f"{row['question_id']}: not in the given problems; pass the dataset it came from")
+    results: dict[int, object] = {}
+    stats = grade_stream(((i, index[row["question_id"]], row.get("code")) for i, row in enumerate(rows)),
+                         results.__setitem__, JudgeSettings(limits=limits or Limits()), total=len(rows),
+                         progress=False)
+    if stats.errors:
+        raise InteropError(f"the judge failed on {len(stats.errors)} samples (first: {stats.errors[0]!r})")
     records = []
-    with Judge(limits=limits or Limits()) as judge:
-        for (e, i), result in zip(meta, judge.grade_many(pairs)):
-            outputs = e.get("output_list") or []
-            records.append(SampleRecord(
-                question_id=e["question_id"], sample_idx=i, difficulty=e.get("difficulty", ""),
-                platform=e.get("platform", ""), contest_date=e.get("contest_date", ""),
-                raw_output=outputs[i] if i < len(outputs) else None, code=e["code_list"][i], **result.to_dict()))
+    for i, row in enumerate(rows):
+        e = by_qid[row["question_id"]]
+        records.append(SampleRecord(
+            question_id=row["question_id"], sample_idx=row["sample_idx"], difficulty=e.get("difficulty", ""),
+            platform=e.get("platform", ""), contest_date=e.get("contest_date", ""),
+            raw_output=row.get("raw_output"), code=row.get("code"), **results[i].to_dict()))
     return records
 
 

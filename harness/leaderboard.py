@@ -1,10 +1,10 @@
 """`python -m harness.leaderboard`: rank runs next to published numbers; convert runs from/to official formats.
 
   python -m harness.leaderboard RUN_DIR... [--out FILE] [--format md|csv|json] [--update RESULTS.md]
-                                [--plots DIR | --no-plots] [--release-date MODEL=DATE] [--baseline NAME]
+                                [--plots DIR | --no-plots] [--release-date MODEL=DATE] [--baseline NAME] [--overwrite]
   python -m harness.leaderboard import-official FILE --model NAME --out RUN_DIR [--regrade --dataset SPEC]
                                 [--start-date D] [--end-date D]
-  python -m harness.leaderboard export-official RUN_DIR --out FILE [--performances FILE] [--dataset SPEC]
+  python -m harness.leaderboard export-official RUN_DIR --out FILE [--performances FILE] [--dataset SPEC] [--overwrite]
   python -m harness.leaderboard compare RUN_A RUN_B [--json]   (paired on common problems: Δ, interval, p-value)
 
 Thin entry point: parse, call harness.report / harness.plots / harness.interop, print. Bad input: one line, exit 2.
@@ -47,6 +47,7 @@ def _leaderboard_parser() -> argparse.ArgumentParser:
                                 epilog=f"subcommands: {', '.join(SUBCOMMANDS)} (see --help of each)")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories (manifest.json + samples.jsonl)")
     p.add_argument("--out", type=Path, help="write the table here (format from --format or the file suffix)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--format", choices=FORMATS, help="md (default), csv or json")
     p.add_argument("--update", type=Path, metavar="RESULTS.md", help="rewrite only the marked leaderboard section")
     p.add_argument("--plots", type=Path, metavar="DIR",
@@ -65,6 +66,9 @@ def _leaderboard(args: argparse.Namespace) -> int:
     if args.n_bootstrap < 1:
         raise report.LeaderboardError("--n-bootstrap must be at least 1")
     release_dates = _parse_release_dates(args.release_date)
+    check_out_file(args.out, args.overwrite)
+    if args.update is not None and args.update.is_dir():
+        raise report.LeaderboardError(f"--update {args.update} is a directory; name the markdown file to update")
     scored = report.score_runs(args.runs, seed=args.seed, n_bootstrap=args.n_bootstrap)
     frame = report.leaderboard_from_scores(
         scored, baseline=args.baseline, release_dates=release_dates, include_reference=not args.no_reference,
@@ -88,6 +92,16 @@ def _leaderboard(args: argparse.Namespace) -> int:
         args.update.write_text(new, encoding="utf-8")
         print(f"updated the leaderboard section of {args.update}", file=sys.stderr)
     return 0
+
+
+def check_out_file(out: Path | None, overwrite: bool) -> None:
+    """An output file path: never a directory, never an existing file unless --overwrite."""
+    if out is None:
+        return
+    if out.is_dir():
+        raise UserError(f"--out {out} is a directory; --out names the file to write")
+    if out.exists() and not overwrite:
+        raise UserError(f"--out {out} already exists: pass --overwrite to replace it, or choose another path")
 
 
 def _render(frame, fmt: str, plot_paths, document: Path) -> str:
@@ -127,6 +141,8 @@ def _import_parser() -> argparse.ArgumentParser:
 
 
 def _import_official(args: argparse.Namespace) -> int:
+    if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+        raise interop.InteropError(f"--out {args.out} already exists and is not an empty folder; choose a new one")
     problems = _load_problems(args) if args.regrade else None
     if args.regrade and problems is None:
         raise interop.InteropError("--regrade needs --dataset (the problems with their tests)")
@@ -144,12 +160,15 @@ def _export_parser() -> argparse.ArgumentParser:
     p.add_argument("run", type=Path, metavar="RUN_DIR")
     p.add_argument("--out", required=True, type=Path, help="the *_eval_all.json to write")
     p.add_argument("--performances", type=Path, help="also write the leaderboard's performances JSON here")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     _add_dataset_args(p)
     return p
 
 
 def _export_official(args: argparse.Namespace) -> int:
     report.load_runs([args.run])
+    check_out_file(args.out, args.overwrite)
+    check_out_file(args.performances, args.overwrite)
     problems = _load_problems(args)
     info = interop.export_eval_all(args.run, args.out, problems=problems)
     print(f"wrote {args.out}: {info['n_problems']} problems, {info['n_samples']} samples "

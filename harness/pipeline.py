@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -231,81 +230,55 @@ def _result_fields(result: SampleResult) -> dict:
                               "peak_rss_mb", "detail", "sandbox", "tests")}
 
 
-class _Recorder:
-    """Appends graded samples from the judge's worker threads, one locked line at a time."""
-
-    def __init__(self, run: RunDir, grade_bar):
-        self._app = run.open_appender()
-        self._lock = threading.Lock()
-        self._bar = grade_bar
-        self.counts: dict[str, int] = {}
-        self.errors: list[BaseException] = []
-
-    def record(self, problem: Problem, comp: Completion, code: str | None, fut: Future) -> None:
-        try:
-            record = make_record(problem, comp, code, fut.result())
-        except BaseException as exc:  # noqa: BLE001 - the judge failed: keep going, report at the end, never guess
-            with self._lock:
-                self.errors.append(exc)
-            return
-        with self._lock:
-            self._app.append(record)
-            self.counts[record.verdict] = self.counts.get(record.verdict, 0) + 1
-            if self._bar is not None:
-                self._bar.update(1)
-                self._bar.set_postfix(passed=self.counts.get("passed", 0), refresh=False)
-
-    def close(self) -> None:
-        self._app.close()
-
-
 def generate_and_grade(cfg: EvalConfig, problems_by_id: dict[str, Problem], requests, run: RunDir, backend) -> dict:
-    """Stream completions into the judge; returns counts of what happened."""
+    """Stream completions into the shared grading loop (harness.grading); each verdict is appended to samples.jsonl
+    as it lands. Returns counts of what happened."""
     from tqdm import tqdm
 
     from harness.extract import extract_code
-    from harness.judge import Judge
+    from harness.grading import JudgeSettings, grade_stream
 
     total = sum(len(r.sample_indices) for r in requests)
     gen_bar = tqdm(total=total, desc="generate", unit="sample", disable=not cfg.progress, position=0)
-    grade_bar = tqdm(total=total, desc="grade   ", unit="sample", disable=not cfg.progress, position=1)
-    recorder = _Recorder(run, grade_bar)
     expected = {(r.question_id, i) for r in requests for i in r.sample_indices}
-    seen: set[tuple[str, int]] = set()
-    t0 = time.monotonic()
+    pending: dict[tuple[str, int], tuple[Problem, Completion, str | None]] = {}
+    marks = {"start": time.monotonic()}
+
+    def jobs():
+        for comp in backend.generate(requests, sampling_of(cfg)):
+            key = (comp.question_id, comp.sample_idx)
+            if key not in expected or key in pending or comp.missing:
+                continue  # never twice, never unasked; absent data is left missing (and reported), not failed
+            gen_bar.update(1)
+            problem = problems_by_id[comp.question_id]
+            if getattr(comp, "infra_error", None) is not None:  # the backend gave up (server errors): not graded
+                pending[key] = (problem, comp, None)
+                write(key, SampleResult(Verdict.INFRA_ERROR, detail=comp.infra_error))
+                continue
+            code = comp.code if comp.code is not None else extract_code(comp.text or "", cfg.extract_mode)
+            pending[key] = (problem, comp, code)
+            yield key, problem, code
+        marks["generated"] = time.monotonic()
+
+    appender, lock = run.open_appender(), threading.Lock()
+
+    def write(key, result: SampleResult) -> None:  # from the judge's threads and, for infra errors, this one
+        with lock:
+            appender.append(make_record(*pending[key], result))
+
     try:
-        with Judge(workers=cfg.workers, limits=limits_of(cfg), sandbox=cfg.sandbox) as judge:
-            futures = []
-            for comp in backend.generate(requests, sampling_of(cfg)):
-                key = (comp.question_id, comp.sample_idx)
-                if key not in expected or key in seen:
-                    continue  # never record a sample twice, nor one nobody asked for
-                if comp.missing:
-                    continue  # absent data, not a model outcome: left missing (and reported) rather than failed
-                seen.add(key)
-                gen_bar.update(1)
-                problem = problems_by_id[comp.question_id]
-                if comp.infra_error is not None:  # the backend gave up (server errors): infra_error, not graded
-                    code, fut = None, Future()
-                    fut.set_result(SampleResult(Verdict.INFRA_ERROR, detail=comp.infra_error))
-                else:
-                    code = comp.code if comp.code is not None else extract_code(comp.text or "", cfg.extract_mode)
-                    fut = judge.submit(problem, code)
-                fut.add_done_callback(lambda f, p=problem, c=comp, k=code: recorder.record(p, c, k, f))
-                futures.append(fut)
-            gen_done = time.monotonic()
-            for fut in futures:
-                fut.exception()  # wait; errors are collected by the recorder
+        stats = grade_stream(jobs(), write, JudgeSettings(cfg.workers, limits_of(cfg), cfg.sandbox), total=total,
+                             progress=cfg.progress, desc="grade   ", position=1)
     finally:
-        recorder.close()
+        appender.close()
         gen_bar.close()
-        grade_bar.close()
-    end = time.monotonic()
-    if recorder.errors:
-        raise EvalError(f"the judge failed on {len(recorder.errors)} samples (first: {recorder.errors[0]!r}); "
+    if stats.errors:
+        raise EvalError(f"the judge failed on {len(stats.errors)} samples (first: {stats.errors[0]!r}); "
                         "graded samples are saved: fix the cause and re-run with --resume")
-    return {"requested": total, "generated": len(seen), "missing": total - len(seen),
-            "generation_s": round(gen_done - t0, 3), "grading_tail_s": round(end - gen_done, 3)}
+    end = time.monotonic()
+    return {"requested": total, "generated": len(pending), "missing": total - len(pending),
+            "generation_s": round(marks["generated"] - marks["start"], 3),
+            "grading_tail_s": round(end - marks["generated"], 3)}
 
 
 def _replay_path(cfg: EvalConfig) -> str:

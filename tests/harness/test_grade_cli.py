@@ -87,7 +87,8 @@ def test_jsonl_in_jsonl_out_same_order_with_carried_fields(tmp_path, dataset, fa
     assert summary["n_samples"] == 5 and summary["verdict_counts"] == {"no_code": 2, "passed": 2, "wrong_answer": 1}
     assert summary["pass_rate"] == pytest.approx(0.4) and summary["tests_run"] == 5
     assert "pass rate 40.00%" in capsys.readouterr().err
-    assert run_cli(dataset, write_jsonl(tmp_path / "c.jsonl", rows[1:2]), out, "--test-order", "official") == 0
+    assert run_cli(dataset, write_jsonl(tmp_path / "c.jsonl", rows[1:2]), out, "--test-order", "official",
+                   "--overwrite") == 0
     assert read_jsonl(out)[0]["failed_test"] == 0  # the public test first
 
 
@@ -98,7 +99,7 @@ def test_lcb_extract_mode_and_re_extract(tmp_path, dataset, fake_sandbox):
     assert run_cli(dataset, write_jsonl(tmp_path / "c.jsonl", rows), out, "--re-extract") == 0
     assert read_jsonl(out)[0]["verdict"] == "passed"
     assert run_cli(dataset, write_jsonl(tmp_path / "c.jsonl", rows), out, "--re-extract",
-                   "--extract-mode", "lcb") == 0
+                   "--extract-mode", "lcb", "--overwrite") == 0
     assert read_jsonl(out)[0]["verdict"] != "passed"
 
 
@@ -123,7 +124,7 @@ def test_unknown_question_id_stops_before_grading_unless_skipped(tmp_path, datas
     err = capsys.readouterr().err
     assert err.startswith("error: 1 question_id(s)") and "nope_1" in err and "Traceback" not in err
     assert not out.exists()
-    assert run_cli(dataset, comp, out, "--skip-unknown") == 0
+    assert run_cli(dataset, comp, out, "--skip-unknown") == 3  # an infra_error line: incomplete
     assert [l["verdict"] for l in read_jsonl(out)] == ["passed", "infra_error"]
 
 
