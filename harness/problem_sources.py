@@ -5,7 +5,9 @@ Release tags follow the official shard semantics (REFERENCE §1): shard 1 is `te
 the sample set) is taken as already being the release: `release_*` tags take all its rows, while shard-only tags
 (`vN`, `vX_vY`) cannot be resolved from one file and are refused. Windows compare `contest_date` as naive datetimes,
 both ends inclusive; a bare date is its midnight (the official reading: it gives 454, 329 and 131 on release_v6).
-Rows outside the window are dropped before their hidden tests are decoded (the decoded hub set is GBs).
+Rows outside the window are dropped before their hidden tests are decoded (the decoded hub set is GBs);
+`select_lazy_rows` also leaves the selected rows' hidden tests undecoded (harness.problem_cache decodes on use and
+serves JSONL shards from its cached index).
 
 Does not cover: validating or decoding rows (harness.problems does that).
 """
@@ -17,8 +19,19 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.problems import HUB_DATASET, SAMPLE_DIR, ProblemsError, parse_contest_date
+from harness.problems import (
+    HUB_DATASET,
+    SAMPLE_DIR,
+    HiddenTests,
+    ProblemsError,
+    parse_contest_date,
+    row_where,
+)
+
+if TYPE_CHECKING:
+    from harness.problem_cache import TestStore
 
 N_SHARDS = 6
 SHARD_ROWS = (400, 111, 101, 101, 167, 175)  # official row counts of test.jsonl .. test6.jsonl
@@ -194,6 +207,17 @@ def resolve_files(dataset: str, release: str, cache_dir: str | Path | None = Non
     return _download_shards(spec, shards, cache_dir)
 
 
+def _in_window(row: object, start: datetime | None, end: datetime | None) -> bool:
+    """Whether a row is selected; a row whose date cannot be read is kept so the validator names what is wrong."""
+    if not isinstance(row, dict) or row.get("contest_date") in (None, ""):
+        return True
+    try:
+        date = parse_contest_date(row["contest_date"])
+    except ProblemsError:
+        return True
+    return (start is None or date >= start) and (end is None or date <= end)
+
+
 def select_rows(
     dataset: str = HUB_DATASET,
     release: str = "release_v6",
@@ -207,13 +231,27 @@ def select_rows(
     parse_release(release)  # refuse a bad tag before any download
     for path in resolve_files(dataset, release, cache_dir):
         for where, row in read_rows(path):
-            if not isinstance(row, dict) or row.get("contest_date") in (None, ""):
-                yield where, row  # let the row validator name what is wrong
-                continue
-            try:
-                date = parse_contest_date(row["contest_date"])
-            except ProblemsError:
-                yield where, row  # the validator reports the bad date with the row and field
-                continue
-            if (start is None or date >= start) and (end is None or date <= end):
+            if _in_window(row, start, end):
                 yield where, row
+
+
+def select_lazy_rows(
+    dataset: str,
+    release: str,
+    start_date: str | None,
+    end_date: str | None,
+    store: TestStore,
+    *,
+    cache_dir: str | Path | None = None,
+) -> Iterator[tuple[str, dict | ProblemsError, HiddenTests | None]]:
+    """Like select_rows, with each selected row's hidden tests left to `store` (decoded on use). JSONL files come
+    from the store's index (a warm load reads no shard); other formats are read whole, their raw fields kept."""
+    start, end = parse_window(start_date, end_date)
+    parse_release(release)
+    for path in resolve_files(dataset, release, cache_dir):
+        rows = store.rows(path) if path.suffix == ".jsonl" else ((w, r, None) for w, r in read_rows(path))
+        for where, row, entry in rows:
+            if not _in_window(row, start, end):
+                continue
+            hidden = store.hidden_for(path, entry, row, row_where(where, row)) if isinstance(row, dict) else None
+            yield where, row, hidden

@@ -4,8 +4,12 @@ A row in the official `code_generation_lite` schema (all fields strings) becomes
 as plain JSON or as base64 -> zlib -> pickle -> JSON; the pickle is read by an unpickler that admits nothing but
 plain strings, so a poisoned row is refused (naming the problem) before anything it asks for can run.
 `load_problems` picks a release and a date window and returns a `ProblemSet` sorted by question_id with a content
-hash. Where rows come from (hub shards, local files, the embedded sample set) lives in `harness.problem_sources`;
-the CLI (`python -m harness.problems`) lives in `harness.problems_cli`.
+hash. It keeps metadata and public tests in memory and decodes each problem's hidden tests when they are first used
+(`Problem.private_tests`), through a store with an on-disk cache (harness.problem_cache): the decoded hub set is
+~4.2 GB. So a poisoned or garbled hidden-test field is refused when that problem's tests are first used, not at
+load. The content hash covers every field and the hidden tests *as the rows hold them* (a digest of the raw field),
+so computing it never decodes. Where rows come from (hub shards, local files, the embedded sample set) lives in
+`harness.problem_sources`; the CLI (`python -m harness.problems`) lives in `harness.problems_cli`.
 
 Does not cover: prompting, grading, or anything about models.
 """
@@ -20,7 +24,7 @@ import json
 import pickle
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -39,7 +43,7 @@ SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "sample"
 KNOWN_ERRATA = {"arc185_c": "several answers are accepted", "arc189_a": "erroneous tests"}
 
 REQUIRED_FIELDS = ("question_id", "question_content", "platform", "contest_date", "difficulty")
-HASH_FORMAT = "lcb-problems-v1"
+HASH_FORMAT = "lcb-problems-v2"  # v2: hidden tests enter as the digest of their raw field
 
 
 class ProblemsError(UserError):
@@ -73,8 +77,85 @@ class TestCase:
     testtype: TestType = TestType.STDIN
 
 
-@dataclass(frozen=True, slots=True)
+def raw_digest(raw: Any) -> str:
+    """sha256 of a raw hidden-test field as the row holds it (a string, or canonical JSON of anything else)."""
+    if raw is None:
+        raw = ""
+    if not isinstance(raw, str):
+        raw = json.dumps(raw, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def raw_nonempty(raw: Any) -> bool:
+    """Whether a raw hidden-test field holds any test, without decoding it. Exact for the official encodings: an
+    empty list is "" / "[]" as JSON, and about 32 characters as a base64 pickle (any test makes a blob over 64)."""
+    if not isinstance(raw, str):
+        return bool(raw)
+    text = raw.strip()
+    if not text or text == "[]":
+        return False
+    if len(text) < 64:
+        try:
+            return bool(decode_tests(text))
+        except ProblemsError:
+            return True  # unreadable: using the tests will say why
+    return True
+
+
+def tests_digest(tests: Iterable[TestCase]) -> str:
+    """The digest of hidden tests given as records (no raw field): sha256 of their canonical JSON."""
+    digest = hashlib.sha256(b"decoded-tests\n")
+    for t in tests:
+        digest.update(json.dumps([t.input, t.output, str(t.testtype)], ensure_ascii=False).encode(
+            "utf-8", "surrogatepass") + b"\n")
+    return digest.hexdigest()
+
+
+class HiddenTests:
+    """A problem's hidden tests: held decoded, or decoded on each `get` through a fetch function (a store that keeps
+    a few problems in memory and caches on disk). `digest` identifies them (equality and the content hash use it);
+    `nonempty` is known without decoding. Pickling (and deepcopy) carries the decoded tests."""
+
+    __slots__ = ("_fetch", "_tests", "digest", "nonempty")
+
+    def __init__(self, digest: str, *, tests: tuple[TestCase, ...] | None = None,
+                 fetch: Callable[[], tuple[TestCase, ...]] | None = None, nonempty: bool | None = None):
+        if (tests is None) == (fetch is None):
+            raise ValueError("HiddenTests needs exactly one of tests or fetch")
+        self.digest, self._tests, self._fetch = digest, tests, fetch
+        self.nonempty = bool(tests) if tests is not None else bool(nonempty)
+
+    @classmethod
+    def of(cls, tests: Iterable[TestCase], digest: str | None = None) -> HiddenTests:
+        tests = tuple(tests)
+        return cls(digest or tests_digest(tests), tests=tests)
+
+    @property
+    def in_memory(self) -> bool:
+        return self._tests is not None
+
+    def get(self) -> tuple[TestCase, ...]:
+        return self._tests if self._tests is not None else self._fetch()  # type: ignore[misc]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HiddenTests) and other.digest == self.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __repr__(self) -> str:
+        state = f"{len(self._tests)} tests" if self._tests is not None else "decoded on use"
+        return f"HiddenTests({state}, digest={self.digest[:12]})"
+
+    def __reduce__(self) -> tuple:
+        return (HiddenTests.of, (self.get(), self.digest))
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class Problem:
+    """One problem. `private_tests` is a property: with a lazily loaded set it decodes on use (see ProblemSet).
+    The constructor keeps the old field order: pass `private_tests=` (decoded) or `hidden=` (lazy)."""
+
     question_id: str
     question_title: str
     question_content: str
@@ -83,9 +164,32 @@ class Problem:
     contest_date: datetime  # naive datetime, as the official window compares them
     starter_code: str
     difficulty: Difficulty
-    public_tests: tuple[TestCase, ...] = ()
-    private_tests: tuple[TestCase, ...] = ()
-    metadata: dict = field(default_factory=dict)
+    public_tests: tuple[TestCase, ...]
+    metadata: dict
+    hidden: HiddenTests
+
+    def __init__(self, question_id: str, question_title: str, question_content: str, platform: Platform,
+                 contest_id: str, contest_date: datetime, starter_code: str, difficulty: Difficulty,
+                 public_tests: Iterable[TestCase] = (), private_tests: Iterable[TestCase] | None = None,
+                 metadata: dict | None = None, *, hidden: HiddenTests | None = None):
+        if private_tests is not None or hidden is None:  # explicit tests win (dataclasses.replace passes both)
+            hidden = HiddenTests.of(private_tests or ())
+        values = {"question_id": question_id, "question_title": question_title, "question_content": question_content,
+                  "platform": platform, "contest_id": contest_id, "contest_date": contest_date,
+                  "starter_code": starter_code, "difficulty": difficulty, "public_tests": tuple(public_tests),
+                  "metadata": metadata if metadata is not None else {}, "hidden": hidden}
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def private_tests(self) -> tuple[TestCase, ...]:
+        """The hidden tests (decoded now if the set was loaded lazily; hold the tuple rather than asking again)."""
+        return self.hidden.get()
+
+    @property
+    def has_private_tests(self) -> bool:
+        """Whether the problem has hidden tests, known without decoding them."""
+        return self.hidden.nonempty
 
     @property
     def func_name(self) -> str | None:
@@ -193,15 +297,20 @@ def _text(row: dict, name: str, where: str) -> str:
     return value
 
 
-def problem_from_row(row: dict, *, where: str = "row") -> Problem:
-    """Validate and decode one official-schema row; errors name `where` (file:line and question_id) and the field."""
+def row_where(where: str, row: Any) -> str:
+    """`where` with the row's question_id, as every error about the row names it."""
+    qid = row.get("question_id") if isinstance(row, dict) else None
+    return f"{where} (question_id {qid})" if isinstance(qid, str) and qid else where
+
+
+def problem_from_row(row: dict, *, where: str = "row", hidden: HiddenTests | None = None) -> Problem:
+    """Validate and decode one official-schema row; errors name `where` (file:line and question_id) and the field.
+    The hidden tests are decoded now, unless `hidden` (lazy, from harness.problem_cache) stands for them."""
     if isinstance(row, ProblemsError):
         raise row
     if not isinstance(row, dict):
         raise ProblemsError(f"{where}: expected a JSON object, got {type(row).__name__}")
-    qid = row.get("question_id")
-    if isinstance(qid, str) and qid:
-        where = f"{where} (question_id {qid})"
+    where = row_where(where, row)
     for name in REQUIRED_FIELDS:
         if row.get(name) in (None, ""):
             raise ProblemsError(f"{where}: field {name!r} is missing")
@@ -227,6 +336,9 @@ def problem_from_row(row: dict, *, where: str = "row") -> Problem:
         public = _tests_from_json(row.get("public_test_cases") or "[]", where, "public_test_cases")
     except json.JSONDecodeError:
         raise ProblemsError(f"{where}: field 'public_test_cases': bad JSON") from None
+    if hidden is None:
+        raw = row.get("private_test_cases")
+        hidden = HiddenTests.of(decode_tests(raw or "[]", where=where), digest=raw_digest(raw))
     return Problem(
         question_id=_text(row, "question_id", where),
         question_title=_text(row, "question_title", where),
@@ -237,8 +349,8 @@ def problem_from_row(row: dict, *, where: str = "row") -> Problem:
         starter_code=_text(row, "starter_code", where),
         difficulty=difficulty,
         public_tests=public,
-        private_tests=decode_tests(row.get("private_test_cases") or "[]", where=where),
         metadata=metadata,
+        hidden=hidden,
     )
 
 
@@ -250,7 +362,8 @@ def load_problems_jsonl(path: str | Path) -> list[Problem]:
 
 
 def hash_problems(problems: Iterable[Problem]) -> str:
-    """sha256 of a canonical serialisation (every field and every test), fed piecewise: the decoded set is GBs."""
+    """sha256 of a canonical serialisation: every field, every public test, and the hidden tests' digest (of the
+    row's raw field, so hashing never decodes; identical rows give the same hash whatever the file format)."""
     digest = hashlib.sha256(HASH_FORMAT.encode() + b"\n")
 
     def feed(value: Any) -> None:
@@ -259,8 +372,8 @@ def hash_problems(problems: Iterable[Problem]) -> str:
     for p in problems:
         feed([p.question_id, p.question_title, p.question_content, str(p.platform), p.contest_id,
               p.contest_date.isoformat(), p.starter_code, str(p.difficulty), p.metadata,
-              len(p.public_tests), len(p.private_tests)])
-        for t in p.tests:
+              len(p.public_tests), p.hidden.digest])
+        for t in p.public_tests:
             feed([t.input, t.output, str(t.testtype)])
     return digest.hexdigest()
 
@@ -277,6 +390,8 @@ class ProblemSet:
     start_date: str = DEFAULT_START_DATE
     end_date: str = DEFAULT_END_DATE
     skip_reasons: tuple[str, ...] = ()
+    # harness.problem_cache.TestStore decoding the hidden tests on use (its `counts` say what it did), or None
+    test_store: Any = field(default=None, repr=False, compare=False)
     by_id: dict[str, Problem] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -318,15 +433,19 @@ def load_problems(
 ) -> ProblemSet:
     """Select problems of `release` whose contest_date lies in [start_date, end_date] (naive datetimes, both ends
     inclusive; a bare date means its midnight, the official reading). `dataset` is a hub id, a local
-    .jsonl/.json/.parquet file or folder of shards, or "sample". Raises ProblemsError on bad input or bad rows."""
-    from harness.problem_sources import select_rows
+    .jsonl/.json/.parquet file or folder of shards, or "sample". Raises ProblemsError on bad input or bad rows.
+    Hidden tests are decoded when first used (harness.problem_cache: LCB_HARNESS_CACHE says where they are cached),
+    so an unreadable or unsafe hidden-test field raises ProblemsError then, naming the problem."""
+    from harness.problem_cache import TestStore, cache_root
+    from harness.problem_sources import select_lazy_rows
 
+    store = TestStore(cache_root())
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     skipped: list[str] = []
-    for where, row in select_rows(dataset, release, start_date, end_date, cache_dir=cache_dir):
+    for where, row, hidden in select_lazy_rows(dataset, release, start_date, end_date, store, cache_dir=cache_dir):
         try:
-            problem = problem_from_row(row, where=where)
+            problem = problem_from_row(row, where=where, hidden=hidden)
             if problem.question_id in seen:
                 raise ProblemsError(f"{where}: question_id {problem.question_id!r} repeats {seen[problem.question_id]}")
         except ProblemsError as exc:
@@ -346,6 +465,7 @@ def load_problems(
         start_date=start_date or "",
         end_date=end_date or "",
         skip_reasons=tuple(skipped),
+        test_store=store,
     )
 
 

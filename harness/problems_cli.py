@@ -1,7 +1,9 @@
 """`python -m harness.problems`: show what a dataset/release/window selection holds.
 
 Thin entry point: parse the flags, call `load_problems`, print a listing or `--stats` (text or `--json`). A user
-mistake (bad tag, bad date, missing path, no network) prints `error: <one line>` and exits 2.
+mistake (bad tag, bad date, missing path, no network) prints `error: <one line>` and exits 2. The listing counts
+every problem's hidden tests, so it decodes them all (or reads them from the problem cache): it doubles as a check
+that every hidden-test field is readable and safe; `--stats` decodes nothing.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             args.dataset, args.release, args.start_date, args.end_date,
             skip_invalid=args.skip_invalid, cache_dir=args.cache_dir,
         )
+        text = None if args.stats else format_listing(selection)  # decodes every hidden test: errors are user errors
     except ProblemsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.stats:
         print(format_stats(selection))
     else:
-        print(format_listing(selection))
+        print(text)
     return 0
 
 

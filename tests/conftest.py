@@ -36,3 +36,12 @@ def qwen_tokenizer():
         return build_qwen_tokenizer(shared_path("qwen"))
     except QwenFilesMissing as err:
         pytest.skip(f"cannot build the offline Qwen3 tokenizer: {err}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _problem_cache_in_a_temp_folder(tmp_path_factory):
+    """Hidden tests decoded by the tests (and their subprocesses) are cached in a session temp folder, never in the
+    user's ~/.cache/lcb-harness (tests that check the cache set their own)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LCB_HARNESS_CACHE", str(tmp_path_factory.mktemp("lcb-harness-cache")))
+        yield

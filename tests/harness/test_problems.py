@@ -20,6 +20,7 @@ from harness.problems import (
     decode_tests,
     encode_private_tests,
     load_problems,
+    problem_from_row,
     problem_stats,
 )
 from harness.problems import (
@@ -161,11 +162,15 @@ def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
     row = dict(sample_rows()[0], question_id="evil001")
     row["private_test_cases"] = _b64_zlib(pickle.dumps(_Exploit(f"touch {marker}")))
     path = write_jsonl(tmp_path / "evil.jsonl", [row])
-    with pytest.raises(ProblemsError, match="evil001") as err:
-        load_problems(str(path))
-    assert "system" in str(err.value) and "refused" in str(err.value)
+    problem = load_problems(str(path)).by_id["evil001"]  # hidden tests are decoded on use: refused then
+    for _ in range(2):  # refused every time, never cached
+        with pytest.raises(ProblemsError, match="evil001") as err:
+            _ = problem.private_tests
+        assert "system" in str(err.value) and "refused" in str(err.value)
+    with pytest.raises(ProblemsError, match="evil001"):
+        problem_from_row(row, where="evil.jsonl:1")  # eager decoding refuses it at once
     assert not marker.exists()
-    result = run_cli("--dataset", str(path), "--stats")
+    result = run_cli("--dataset", str(path))  # the listing decodes every hidden test
     assert result.returncode == 2 and "evil001" in result.stderr and "Traceback" not in result.stderr
     assert not marker.exists()
 
