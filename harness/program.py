@@ -72,7 +72,10 @@ def prepare(code: str, func_name: str | None, prelude: str) -> Prepared:
     """The program as the sandbox should run it (see the module docstring)."""
     if func_name is not None:
         return Prepared(with_prelude(code, f"{prelude}; __name__ = {CALL_MODULE_NAME!r}"), "call")
-    source, reason = wrap_in_function(code, prelude)
+    try:
+        source, reason = wrap_in_function(code, prelude)
+    except (RecursionError, MemoryError, ValueError) as err:  # never let one odd program stop a run
+        source, reason = None, f"analysis failed ({type(err).__name__})"
     if source is None:
         return Prepared(with_prelude(code, prelude), "module", reason)
     return Prepared(source, "function")
@@ -180,4 +183,7 @@ def _same_statements(source: str, rest: list[ast.stmt], declared: bool) -> bool:
     if wrapper is None:
         return False
     got = wrapper.body[1:] if declared else wrapper.body
-    return len(got) == len(rest) and all(ast.dump(a) == ast.dump(b) for a, b in zip(got, rest))
+    try:
+        return len(got) == len(rest) and all(ast.dump(a) == ast.dump(b) for a, b in zip(got, rest))
+    except RecursionError:  # too deep to dump: not checkable, so not rewritten
+        return False

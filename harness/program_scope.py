@@ -150,32 +150,35 @@ class _Analyser:
         self.unsafe: set[str] = set()  # read where it may not be bound yet
         self.declared: set[str] = set()  # `global` anywhere
         self.class_rebound: set[str] = set()  # read and assigned in one class body (looked up in globals)
+        # `nonlocal` of a top-level name: a SyntaxError as a module, a wrapper local officially: stays local
+        self.wrapper_nonlocals: set[str] = set()
         self.imported, self.wrapper_stores = imported, wrapper_stores
 
-    def free(self, node: ast.AST) -> tuple[set[str], set[str]]:
-        """Names a nested scope reads from outside: (read when the statement runs, read later when called)."""
+    def free(self, node: ast.AST) -> tuple[set[str], set[str], set[str]]:
+        """Names a nested scope reads from outside: (read when the statement runs, read later when called,
+        declared `nonlocal` and not bound on the way up)."""
         inner = _collect(_inner(node))
         self.declared |= inner.globals_
-        now, later = set(), set()
+        now, later, nonlocal_ = set(), set(), set(inner.nonlocals)
         for child in inner.children:
-            n, lt = self.free(child)
-            now |= n
-            later |= lt
+            n, lt, nl = self.free(child)
+            now, later, nonlocal_ = now | n, later | lt, nonlocal_ | nl
         if isinstance(node, _FUNCS):
             local = (_params(node) | inner.stores) - inner.globals_ - inner.nonlocals
-            return set(), (inner.loads | now | later | inner.nonlocals) - local - inner.globals_
+            return set(), (inner.loads | now | later | inner.nonlocals) - local - inner.globals_, nonlocal_ - local
         if isinstance(node, ast.ClassDef):
             self.class_rebound |= inner.loads & inner.stores
-            return (inner.loads - inner.stores - inner.globals_) | now | inner.nonlocals, later
-        return (inner.loads | now) - inner.stores, later - inner.stores
+            return (inner.loads - inner.stores - inner.globals_) | now | inner.nonlocals, later, nonlocal_
+        return (inner.loads | now) - inner.stores, later - inner.stores, nonlocal_
 
     def expr(self, node: ast.AST, bound: frozenset[str]) -> set[str]:
         """Check the reads of an expression (or assignment target) evaluated now; returns the names it binds."""
         own = _collect([node])
         self.unsafe |= own.loads - bound
         for child in own.children:
-            n, lt = self.free(child)
+            n, lt, nl = self.free(child)
             self.unsafe |= (n | lt) - bound
+            self.wrapper_nonlocals |= nl
         return own.stores
 
     def block(self, stmts: list[ast.stmt], bound: frozenset[str]) -> frozenset[str]:
@@ -237,8 +240,9 @@ class _Analyser:
         self.unsafe |= own.loads - bound
         later: set[str] = set()
         for child in own.children:
-            n, lt = self.free(child)
+            n, lt, nl = self.free(child)
             self.unsafe |= n - bound
+            self.wrapper_nonlocals |= nl
             later |= lt
         stores = own.stores - ({s.target.id} if isinstance(s, ast.AnnAssign) and s.value is None else set())
         return (bound | stores) - own.dels, later
@@ -291,7 +295,7 @@ def analyse(statements: list[ast.stmt]) -> Analysis:
     analyser = _Analyser(top.imported, top.stores)
     analyser.top(statements)
     risky = analyser.unsafe | top.dels | top.handlers | analyser.class_rebound | analyser.declared | top.globals_
-    make_global = frozenset(risky & top.stores)
+    make_global = frozenset((risky & top.stores) - analyser.wrapper_nonlocals)
     if make_global & top.annotated:
         return Analysis(refusal="an annotated top-level name would have to be global")
     return Analysis(make_global=make_global)

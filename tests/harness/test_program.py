@@ -132,13 +132,20 @@ def test_line_numbers_shift_by_one_as_with_the_prelude_line():
 
 
 def test_module_level_return_and_nonlocal_work_as_officially():
-    code = "def outer():\n    pass\nn = 0\ndef bump():\n    nonlocal n\n    n += 1\nbump()\nprint(n)\n" \
-           "if n:\n    return\nprint('not reached')\n"
+    code = "def bump():\n    nonlocal n\n    n += 1\nk = int('1')\nn = 0\nbump()\nprint(n)\n" \
+           "if n:\n    return\nprint('not reached')\n"  # n is bound after a call could run bump: still local
     prepared = prepare(code, None, OFFICIAL_PRELUDE)
     assert prepared.mode == "function"
     assert run(prepared.source)[1] == "1\n"
     with pytest.raises(SyntaxError):  # as a module, both are SyntaxErrors
         compile(with_prelude(code, OFFICIAL_PRELUDE), "<m>", "exec")
+
+
+def test_odd_programs_never_break_the_analysis():
+    for code in ("x = " + "+".join(["1"] * 3000) + "\nprint(x)\n", "x = " + "(" * 150 + "1" + ")" * 150 + "\n",
+                 "\ufeffprint(1)\n", "\x0cprint(1)\n", "", "# only a comment\n", '"""only a docstring"""\n'):
+        prepared = prepare(code, None, OFFICIAL_PRELUDE)
+        assert prepared.mode in ("function", "module")
 
 
 def _problem(tests, func_name=None) -> Problem:
