@@ -56,6 +56,10 @@ def time_pages(browser: Chromium, site: Path, repeat: int) -> dict:
             paint.append(browser.evaluate(f"performance.getEntriesByName('{mark}')[0].startTime"))
         out[name] = {"first_render_ms": round(statistics.median(render), 1),
                      ("shown_ms" if name == "sample" else "first_paint_ms"): round(statistics.median(paint), 1)}
+        if name == "run":  # rows after the first screenful are added on the next tasks
+            browser.wait_for("performance.getEntriesByName('lcb-rows-complete').length")
+            out[name]["all_rows_ms"] = round(browser.evaluate(
+                "performance.getEntriesByName('lcb-rows-complete')[0].startTime"), 1)
     return out
 
 

@@ -90,6 +90,10 @@ def table_rows(browser):
                 group: tr.closest('section').dataset.group}; })""")
 
 
+ROWS_DONE = ("document.getElementById('problem-rows') && document.getElementById('problem-rows').dataset.complete"
+             " === '1' && document.querySelectorAll('#problem-rows tr').length")
+
+
 def window_records(run, start, end):
     return [r for r in run.iter_samples() if start <= r.contest_date[:10] <= end]
 
@@ -140,7 +144,7 @@ def test_browser_bootstrap_pieces_match_numpy(browser, site):
 
 
 def test_run_page_grid_and_filters(site, browser, tmp_path):
-    n_rows = open_page(browser, site, "#/run/r2", "document.querySelectorAll('#problem-rows tr').length")
+    n_rows = open_page(browser, site, "#/run/r2", ROWS_DONE)
     recs = list(site["runs"][2].iter_samples())
     assert n_rows == 120
     assert browser.evaluate("document.querySelectorAll('#problem-rows .v').length") == len(recs)
@@ -148,11 +152,11 @@ def test_run_page_grid_and_filters(site, browser, tmp_path):
     hard = len({r.question_id for r in recs if r.difficulty == "hard"})
     browser.evaluate("(() => { const s = document.getElementById('f-difficulty'); s.value = 'hard';"
                      " s.dispatchEvent(new Event('change')); })()")
-    assert browser.evaluate("document.querySelectorAll('#problem-rows tr').length") == hard
+    assert browser.wait_for(ROWS_DONE) == hard
     months = browser.evaluate("Array.from(document.querySelectorAll('table.months tr[data-month]')).map("
                               "tr => [tr.dataset.month, +tr.children[1].textContent])")
     assert sum(n for _, n in months) == 120
-    open_page(browser, site, "#/run/r0", "document.querySelectorAll('#problem-rows tr').length")
+    open_page(browser, site, "#/run/r0", ROWS_DONE)
     shoot(browser, tmp_path, "run")
 
 
@@ -172,7 +176,7 @@ def test_failing_sample_marks_the_first_differing_line(site, browser, tmp_path):
     shoot(browser, tmp_path, "sample", max_height=700)
     shoot(browser, tmp_path, "sample_failing_test", from_selector=".failing", max_height=400)
     # a fixture run's sample: no problems to read, so the page says what is not recorded
-    open_page(browser, site, "#/run/r4", "document.querySelectorAll('#problem-rows tr').length")
+    open_page(browser, site, "#/run/r4", ROWS_DONE)
     href = browser.evaluate("document.querySelector('#problem-rows a.v-W, #problem-rows a.v-R').getAttribute('href')")
     text = open_page(browser, site, href, "document.querySelector('.facts') && document.getElementById('app').innerText")
     assert "prompt not recorded in samples.jsonl" in text

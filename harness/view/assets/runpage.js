@@ -44,25 +44,43 @@
   }
 
   function problemRows(run, f) {
-    const problems = LCB.index.problems;
-    let html = "", shown = 0;
+    const problems = LCB.index.problems, rows = [];
     for (let k = 0; k < run.p.length; k++) {
       const p = problems[run.p[k]], cell = { n: run.n[k], c: run.c[k], v: run.v[k] };
       if (!matches(p, cell, f)) continue;
-      shown++;
-      html += '<tr data-pos="' + p.pos + '"><td><a href="#/sample/' + run.id + "/" + p.pos + '/0">' + LCB.esc(p.id) +
+      rows.push('<tr data-pos="' + p.pos + '"><td><a href="#/sample/' + run.id + "/" + p.pos + '/0">' + LCB.esc(p.id) +
         "</a>" + (p.title ? ' <span class="muted">' + LCB.esc(p.title) + "</span>" : "") + "</td><td>" + p.date +
         '</td><td class="d-' + p.difficulty + '">' + p.difficulty + "</td><td>" + LCB.esc(p.platform) +
-        '</td><td class="num">' + cell.c + "/" + cell.n + "</td><td>" + LCB.verdictGrid(run, p.pos, cell.v) + "</td></tr>";
+        '</td><td class="num">' + cell.c + "/" + cell.n + "</td><td>" + LCB.verdictGrid(run, p.pos, cell.v) + "</td></tr>");
     }
-    return { html: html, shown: shown };
+    return rows;
   }
+
+  /* The first screenful of rows goes in at once, the rest on the next tasks, so a 454-problem run paints at once;
+     tbody[data-complete] turns "1" when every row is in. */
+  const FIRST_ROWS = 60, CHUNK = 150;
 
   function renderRows(run) {
     ["verdict", "difficulty", "month"].forEach(function (k) { filters[k] = document.getElementById("f-" + k).value; });
-    const out = problemRows(run, filters);
-    document.getElementById("problem-rows").innerHTML = out.html;
-    document.getElementById("shown").textContent = "showing " + out.shown + " of " + run.p.length + " problems";
+    const rows = problemRows(run, filters), body = document.getElementById("problem-rows");
+    const token = (filters.token = (filters.token || 0) + 1);
+    const done = function () {
+      body.setAttribute("data-complete", "1");
+      if (!performance.getEntriesByName("lcb-rows-complete").length) performance.mark("lcb-rows-complete");
+    };
+    body.setAttribute("data-complete", "0");
+    if (rows.length <= FIRST_ROWS) done();
+    body.innerHTML = rows.slice(0, FIRST_ROWS).join("");
+    document.getElementById("shown").textContent = "showing " + rows.length + " of " + run.p.length + " problems";
+    (function more(from) {
+      if (from >= rows.length || filters.token !== token || !document.body.contains(body)) return;
+      setTimeout(function () {
+        if (filters.token !== token) return;
+        body.insertAdjacentHTML("beforeend", rows.slice(from, from + CHUNK).join(""));
+        if (from + CHUNK >= rows.length) done();
+        more(from + CHUNK);
+      }, 0);
+    })(FIRST_ROWS);
   }
 
   function render(app, args) {
