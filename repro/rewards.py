@@ -4,7 +4,9 @@
 error, no code), None when the judge could not decide (`infra_error`): TRL then leaves the rollout out of its group's
 baseline and gives it advantage 0 [NousCoder-14B reward; ARCHITECTURE: infra_error gives no reward].
 A whole batch is judged concurrently: TRL awaits the async reward, which submits every rollout to the judge's worker
-pool at once.
+pool at once. Pipelined verification (repro.pipelining): while the batch still generates, each finished rollout is
+`presubmit`ted, so its grading starts at once; the reward call then awaits that future when the code it would grade
+is the same (it always checks), and grades afresh otherwise.
 
 Does not cover: the verdict itself (harness.judge decides), code extraction rules (harness.extract).
 """
@@ -12,6 +14,8 @@ Does not cover: the verdict itself (harness.judge decides), code extraction rule
 from __future__ import annotations
 
 import asyncio
+import time
+from concurrent.futures import Future
 from typing import Any, Self
 
 from harness.extract import extract_code
@@ -22,6 +26,8 @@ from repro.data import to_problem
 
 PASS_REWARD = 1.0
 FAIL_REWARD = -1.0
+# rollouts a presubmitting generator may queue without blocking generation (a queued sample is a few strings)
+PIPELINE_MAX_PENDING = 8192
 
 
 def reward_from_result(result: SampleResult) -> float | None:
@@ -69,13 +75,16 @@ class JudgeReward:
         self._judge = judge
         self._owns_judge = judge is None
         self._problems: dict[str, Problem] = {}
+        self._early: dict[int, tuple[str, str | None, Future[SampleResult]]] = {}  # row -> (problem, code, future)
+        self.last_batch_timing: dict[str, float] = {}
 
     @property
     def judge(self) -> Any:
         if self._judge is None:
             from harness.judge import Judge
 
-            self._judge = Judge(workers=self.workers, limits=self.limits, sandbox=self.sandbox)
+            self._judge = Judge(workers=self.workers, limits=self.limits, sandbox=self.sandbox,
+                                max_pending=PIPELINE_MAX_PENDING)  # presubmit must never stall generation
         return self._judge
 
     def problem_for(self, row: dict) -> Problem:
@@ -84,9 +93,31 @@ class JudgeReward:
             self._problems[key] = to_problem(row)
         return self._problems[key]
 
+    def begin_batch(self) -> None:
+        """Forget rollouts presubmitted for an earlier batch (a generate call starts)."""
+        self._early = {}
+
+    def presubmit(self, index: int, row: dict, completion: Any) -> None:
+        """Start grading rollout `index` of the batch being generated (called the moment it finishes)."""
+        problem = self.problem_for(row)
+        code = extract_code(completion_text(completion), self.extract_mode)
+        self._early[index] = (problem.question_id, code, self.judge.submit(problem, code))
+
+    async def _grade_one(self, index: int, problem: Problem, code: str | None) -> tuple[SampleResult, bool]:
+        early = self._early.pop(index, None)
+        if early is not None and early[0] == problem.question_id and early[1] == code:
+            return await asyncio.wrap_future(early[2]), True
+        return await self.judge.grade_async(problem, code), False
+
     async def grade_all(self, problems: list[Problem], codes: list[str | None]) -> list[SampleResult]:
-        judge = self.judge
-        return list(await asyncio.gather(*(judge.grade_async(p, c) for p, c in zip(problems, codes, strict=True))))
+        """Verdicts in order; rollouts presubmitted with the same code reuse their running grade."""
+        started = time.perf_counter()
+        graded = await asyncio.gather(*(self._grade_one(i, p, c) for i, (p, c) in enumerate(
+            zip(problems, codes, strict=True))))
+        self._early = {}
+        self.last_batch_timing = {"reward_wait_s": time.perf_counter() - started,
+                                  "pipelined_frac": sum(hit for _, hit in graded) / max(len(graded), 1)}
+        return [result for result, _ in graded]
 
     async def __call__(self, prompts: list, completions: list, completion_ids: list | None = None,
                        **columns: Any) -> list[float | None]:
@@ -99,6 +130,8 @@ class JudgeReward:
             undecided = sum(r.verdict is Verdict.INFRA_ERROR for r in results)
             log_metric("judge/infra_error_frac", undecided / max(len(results), 1))
             log_metric("judge/pass_frac", sum(r.passed for r in results) / max(len(results), 1))
+            log_metric("judge/pipelined_frac", self.last_batch_timing["pipelined_frac"])
+            log_metric("judge/reward_wait_s", self.last_batch_timing["reward_wait_s"])
         return [reward_from_result(r) for r in results]
 
     def close(self) -> None:

@@ -75,6 +75,23 @@ class ReproGRPOTrainer(GRPOTrainer):
         start = self.accelerator.process_index * n_local
         return group_has_signal(total[start : start + n_local].cpu(), self.num_generations)
 
+    # -- pipelined verification (repro.pipelining) ----------------------------------------------------------------
+    def _generate_scored(self, inputs):
+        """TRL's generate-then-score, with each rollout sent to the judge as soon as it finishes on the transformers
+        generate path; vLLM returns whole batches, so there the rewards are graded together after generation."""
+        if not getattr(self, "pipeline_rewards", True) or self.use_vllm or self.rollout_func is not None:
+            return super()._generate_and_score_completions(inputs)
+        from trl.data_utils import is_conversational
+
+        from repro.pipelining import RolloutPipeline, streaming
+
+        pipe = RolloutPipeline(self.reward_funcs, self._tokenizer, inputs, is_conversational(inputs[0]))
+        for reward in pipe.rewards:
+            reward.begin_batch()
+        model = self.accelerator.unwrap_model(self.model)
+        with streaming(model, len(inputs), self.eos_token_ids, pipe.on_finished):
+            return super()._generate_and_score_completions(inputs)
+
     # -- dynamic sampling ----------------------------------------------------------------------------------------
     def _draw_prompts(self, n_groups: int) -> list[dict]:
         idx = torch.randint(len(self.train_dataset), (n_groups,), generator=self._refill_generator).tolist()
@@ -91,7 +108,7 @@ class ReproGRPOTrainer(GRPOTrainer):
             if need_everywhere == 0:
                 break
             extra_inputs = self._draw_prompts(need_everywhere)
-            extra = super()._generate_and_score_completions(extra_inputs)
+            extra = self._generate_scored(extra_inputs)
             keep_extra = self._local_signal(len(extra_inputs))
             merged = concat_rollouts(batch, extra, self._tokenizer.pad_token_id)
             order, n = plan_refill(keep, keep_extra)
@@ -101,7 +118,7 @@ class ReproGRPOTrainer(GRPOTrainer):
         return batch, keep, refilled, rounds
 
     def _generate_and_score_completions(self, inputs):
-        batch = super()._generate_and_score_completions(inputs)
+        batch = self._generate_scored(inputs)
         mode = "train" if self.model.training else "eval"
         n_rows = len(inputs)
         truncated = self._last_truncated.float().mean().item()
@@ -178,6 +195,8 @@ class ReproGRPOTrainer(GRPOTrainer):
         metrics = self._metrics[mode]
         metrics["clip_ratio/low_mean"].append(clips["low"])
         metrics["clip_ratio/high_mean"].append(clips["high"])
+        for key, value in _ratio_stats(cfg.objective, logps.detach(), old, mask).items():
+            metrics[f"ratio/{key}"].append(value)  # off-policy drift: 1.0 everywhere when on-policy
         tokens = mask.sum().clamp(min=1.0)
         metrics["entropy"].append(float((entropies.detach() * mask).sum() / tokens))
         return loss
@@ -199,6 +218,21 @@ class ScheduleEvalCallback(TrainerCallback):
             schedule(self.cfg, self.run_dir, kind="select", model=str(ckpt), label=f"{stage}-checkpoint-"
                      f"{state.global_step}", stage=stage, step=self.step_offset + state.global_step)
         return control
+
+
+def _ratio_stats(objective, logps: torch.Tensor, old: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+    """min / mean / max of the ratio the objective clips: per token (DAPO) or per sequence (GSPO, GSPO+)."""
+    from repro.config import Objective
+    from repro.objectives import sequence_log_ratio
+
+    if Objective(objective) is Objective.DAPO:
+        ratio, keep = torch.exp(logps - old), mask > 0
+    else:
+        ratio, keep = torch.exp(sequence_log_ratio(logps, old, mask)), mask.sum(-1, keepdim=True) > 0
+    values = ratio[keep]
+    if values.numel() == 0:
+        return {}
+    return {"min": float(values.min()), "mean": float(values.mean()), "max": float(values.max())}
 
 
 def build_train_dataset(cfg: ReproConfig, rows: list[dict], tokenizer: Any = None) -> Any:
