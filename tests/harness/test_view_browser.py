@@ -180,6 +180,16 @@ def test_failing_sample_marks_the_first_differing_line(site, browser, tmp_path):
     href = browser.evaluate("document.querySelector('#problem-rows a.v-W, #problem-rows a.v-R').getAttribute('href')")
     text = open_page(browser, site, href, "document.querySelector('.facts') && document.getElementById('app').innerText")
     assert "prompt not recorded in samples.jsonl" in text
+    # a timeout is not an answer: nothing is marked as differing
+    open_page(browser, site, "#/run/r2", ROWS_DONE)
+    href = browser.evaluate("document.querySelector('#problem-rows a.v-T').getAttribute('href')")
+    open_page(browser, site, href, "!!document.querySelector('.failing')")
+    assert browser.evaluate("document.querySelectorAll('.first-diff, .diffnote').length") == 0
+    # the JS rule for the first differing line: the judge's line when it names one, else stripped lines compared
+    first_diff = "LCB.pages.sample.firstDiff"
+    assert browser.evaluate(f"{first_diff}(\"line 3: expected '1', got '2'\", null, null).line") == 3
+    assert browser.evaluate(f"{first_diff}('expected 2 line(s), got 5', null, null).line") == 3
+    assert browser.evaluate(f"{first_diff}('', 'a\\n b \\nc', 'a\\nb\\nd').line") == 3
 
 
 def test_compare_page_uses_the_paired_comparison(site, browser, tmp_path):

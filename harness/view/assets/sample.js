@@ -81,7 +81,9 @@
     if (!failed) return "";
     const t = d.tests && d.tests[String(failed.index)];
     const missing = d.not_recorded;
-    const diff = firstDiff(failed.detail, t ? t.expected : null, failed.stdout_head);
+    // only a wrong answer has a differing line; a crash or a timeout's partial output is not an answer
+    const diff = failed.verdict === "wrong_answer" ? firstDiff(failed.detail, t ? t.expected : null,
+      failed.stdout_head) : null;
     const where = t ? (t.public ? "public example" : "hidden test") : "test";
     return '<section class="failing"><h3>Failing test ' + failed.index + " (" + where + "): " + LCB.esc(failed.verdict) +
       "</h3><p>" + LCB.esc(failed.detail) + "</p>" + (diff ? '<p class="diffnote">first differing line: <strong>' +
