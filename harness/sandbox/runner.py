@@ -23,6 +23,7 @@ bytes, never a verdict. Not covered here: the jail (jail.py), the judge side of 
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import functools
 import gc
 import json
@@ -142,7 +143,10 @@ def _child_setup(cfg: dict, limits: dict, fds: dict[int, int], cpu_rlimit: int |
     os.setsid()
     for dst, src in sorted(fds.items()):
         os.dup2(src, dst)
-    os.closerange(max(fds) + 1, 1 << 16)
+    path_fds = cfg.get("path_fds") or []
+    for i, fd in enumerate(path_fds):
+        os.dup2(fd, max(fds) + 1 + i)
+    os.closerange(max(fds) + 1 + len(path_fds), 1 << 16)
     mem = int(limits["memory_limit_mb"]) << 20
     cpu = resource.RLIM_INFINITY if cpu_rlimit is None else cpu_rlimit
     hard_cpu = cpu if cpu_rlimit is None else cpu + 1  # SIGXCPU at the soft limit, SIGKILL a second later
@@ -161,11 +165,32 @@ def _child_setup(cfg: dict, limits: dict, fds: dict[int, int], cpu_rlimit: int |
             os.close(fd)
     if cfg.get("uid") is not None:
         _become(cfg["uid"])
+    if path_fds:
+        _import_via_fds(cfg["path_dirs"], [max(fds) + 1 + i for i in range(len(path_fds))])
     os.chdir(cfg["workdir_now"])
     sys.set_int_max_str_digits(INT_DIGITS)
     import random
 
     random.seed()  # else every test would repeat the runner's random state
+
+
+def _import_via_fds(dirs: list[str], fds: list[int]) -> None:
+    """The root fallback without a mount namespace, with the interpreter under a dir the candidate uid cannot
+    traverse (a 0700 home): import through the runner's open dir fds in our own /proc/self/fd (no search
+    permission needed on their parents). sys.path AND the __path__ of every imported package are remapped, so
+    submodules (importlib.util) and codecs looked up later (encodings.idna) load too."""
+    _prctl(PR_SET_DUMPABLE, 1)  # our own /proc/self/fd must be ours to open
+    remap = sorted(zip(dirs, (f"/proc/self/fd/{fd}" for fd in fds)), key=lambda d: -len(d[0]))
+
+    def moved(path: str) -> str:
+        return next((new + path[len(old):] for old, new in remap if path == old or path.startswith(old + "/")),
+                    path)
+
+    sys.path[:] = [moved(p) for p in sys.path]
+    for module in list(sys.modules.values()):
+        if isinstance(getattr(module, "__path__", None), list):
+            module.__path__[:] = [moved(p) for p in module.__path__]
+    sys.path_importer_cache.clear()
 
 
 def _become(uid: int) -> None:
@@ -735,8 +760,10 @@ class Sample:
         elif b"R" not in kinds and code == CHILD_SETUP_FAILED:  # a first test's setup is the judge's; a later
             verdict = "infra_error" if self.tests <= 1 else "runtime_error"  # one's, damage done by the sample
             detail = "the jail could not set up the child" + ("" if self.tests <= 1 else " (after earlier tests)")
-        elif failed and (b"M" in kinds or (self.cg is not None and self.cg.oom())):
-            verdict, detail = "memory_limit", "MemoryError" if b"M" in kinds else "out of memory (whole tree)"
+        elif self.cg is not None and self.cg.oom():  # the kernel killed a process of the tree at the limit
+            verdict, detail = "memory_limit", "out of memory (the whole process tree is limited)"
+        elif failed and b"M" in kinds:
+            verdict, detail = "memory_limit", "MemoryError"
         elif b"C" in kinds:  # a LeetCode module that failed to load, before any input
             verdict, detail = "compile_error", kinds[b"C"][:2000].decode("utf-8", "replace")
         elif why == "garbage":
@@ -985,6 +1012,11 @@ def main() -> None:
     cfg = _recv_header(rx)
     granted = _fallback_namespaces(cfg) if cfg.get("fallback_ns") else []
     sys.path.extend(cfg.get("library_paths", []))
+    if cfg.get("uid") is not None and "mount" not in granted and not cfg.get("workdir"):  # root fallback, no ns
+        dirs = [p for p in dict.fromkeys(sys.path) if p and os.path.isdir(p) and _blocked_root(p)]
+        cfg["path_dirs"] = dirs
+        cfg["path_fds"] = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 200) for fd in
+                           [os.open(p, os.O_PATH | os.O_DIRECTORY) for p in dirs]]  # far from fds children use
     own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY)  # to return to before each sample's unshare
     cfg["pidns"] = own_pidns if cfg.get("namespaces", True) and _fresh_pid_ipc(own_pidns) else None
     granted += ["pid+ipc per sample"] if cfg["pidns"] is not None else []
