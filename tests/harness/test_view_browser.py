@@ -161,7 +161,8 @@ def test_run_page_grid_and_filters(site, browser, tmp_path):
 
 
 def test_failing_sample_marks_the_first_differing_line(site, browser, tmp_path):
-    pos = browser.evaluate("LCB.index.problems.findIndex(p => p.id === 'smp013')")
+    pos = open_page(browser, site, "#/", "window.LCB && LCB.index && "
+                    "LCB.index.problems.findIndex(p => p.id === 'smp013') + 1") - 1
     marked = open_page(browser, site, f"#/sample/r0/{pos}/0",
                        "document.querySelector('.actual .first-diff') && "
                        "[document.querySelector('.expected .first-diff').textContent, "
@@ -180,11 +181,17 @@ def test_failing_sample_marks_the_first_differing_line(site, browser, tmp_path):
     href = browser.evaluate("document.querySelector('#problem-rows a.v-W, #problem-rows a.v-R').getAttribute('href')")
     text = open_page(browser, site, href, "document.querySelector('.facts') && document.getElementById('app').innerText")
     assert "prompt not recorded in samples.jsonl" in text
-    # a timeout is not an answer: nothing is marked as differing
-    open_page(browser, site, "#/run/r2", ROWS_DONE)
-    href = browser.evaluate("document.querySelector('#problem-rows a.v-T').getAttribute('href')")
-    open_page(browser, site, href, "!!document.querySelector('.failing')")
-    assert browser.evaluate("document.querySelectorAll('.first-diff, .diffnote').length") == 0
+    # a timeout or a crash is not an answer: nothing is marked as differing, even with the expected output shown
+    open_page(browser, site, "#/run/r0", ROWS_DONE)
+    hrefs = browser.evaluate("Array.from(document.querySelectorAll('#problem-rows a.v-T, #problem-rows a.v-R'))"
+                             ".map(a => a.getAttribute('href'))")
+    checked = 0
+    for href in hrefs:
+        open_page(browser, site, href, "!!document.querySelector('.failing')")
+        if browser.evaluate("!!document.querySelector('.expected pre.lines')"):
+            assert browser.evaluate("document.querySelectorAll('.first-diff, .diffnote').length") == 0
+            checked += 1
+    assert checked > 0
     # the JS rule for the first differing line: the judge's line when it names one, else stripped lines compared
     first_diff = "LCB.pages.sample.firstDiff"
     assert browser.evaluate(f"{first_diff}(\"line 3: expected '1', got '2'\", null, null).line") == 3
