@@ -124,7 +124,7 @@ def _index_payload(runs: list[collect.RunData], problems: list[collect.ProblemIn
 
 
 def _run_payload(run: collect.RunData, position: Mapping[str, int], *, seed: int, n_bootstrap: int) -> dict:
-    m, s = run.manifest, run.scored.summary
+    m, s = run.manifest, collect.summary_fields(run.scored.summary)
     cells = sorted((position[q], *cell) for q, cell in run.cells.items())
     return {
         "id": run.id, "label": run.scored.label, "model": m.model, "dir": run.scored.run.path.name,
@@ -133,7 +133,7 @@ def _run_payload(run: collect.RunData, position: Mapping[str, int], *, seed: int
         "window": [m.dataset.start_date[:10], m.dataset.end_date[:10]], "dataset": m.dataset.spec,
         "release": run.release.date, "release_source": run.release.source,
         "pass1": s["pass@1"], "ci": [s["ci95"]["low"], s["ci95"]["high"]], "n_problems": s["n_problems"],
-        "n_infra_error": s["n_infra_error"], "by_month": collect.by_month(run, seed=seed, n_bootstrap=n_bootstrap),
+        "n_infra_error": s["n_infra_error"], "notes": _notes(run), "by_month": collect.by_month(run, seed=seed, n_bootstrap=n_bootstrap),
         # parallel arrays: problem position, decided samples, passing samples, verdict letters by sample index
         "p": [c[0] for c in cells], "n": [c[1] for c in cells], "c": [c[2] for c in cells],
         "v": [c[3] for c in cells],
@@ -146,22 +146,19 @@ def report_source(manifest) -> str:
     return report.IMPORTED if imported else report.MEASURED
 
 
+def _notes(run: collect.RunData) -> list[str]:
+    """harness.report's comparability notes (public tests only, unsandboxed, incomplete), when it has them."""
+    notes = getattr(report, "comparability_notes", None)
+    return list(notes(run.manifest, run.scored.summary)) if notes else []
+
+
 def _groups(runs: list[collect.RunData]) -> list[dict]:
     groups: dict[str, dict] = {}
     for run in runs:
-        d = run.manifest.dataset
-        g = groups.setdefault(run.group, {
-            "key": run.group, "runs": [], "full_v6": collect.is_full_v6(run.manifest),
-            "label": f"{d.spec} {d.release} {d.start_date[:10]}..{d.end_date[:10]}, {d.n_problems} problems "
-                     f"(content {d.content_hash[:12]})",
-            "public_only": _public_only(d)})
+        g = groups.setdefault(run.group, {"key": run.group, "label": run.group, "runs": [],
+                                          "full_v6": collect.is_full_v6(run.manifest)})
         g["runs"].append(run.id)
-    return list(groups.values())
-
-
-def _public_only(dataset) -> bool:
-    with_private = dataset.model_dump().get("n_with_private_tests")
-    return with_private is not None and with_private < dataset.n_problems
+    return sorted(groups.values(), key=lambda g: (not g["full_v6"], g["label"].startswith("Toy"), g["label"]))
 
 
 def _detail_payload(run: collect.RunData, recs, problem) -> dict:

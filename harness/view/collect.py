@@ -3,8 +3,8 @@ verdicts, per-run scores from harness.scoring, groups of comparable runs, and pa
 
 Every number shown for the full selection comes from harness.scoring (pass@1, its bootstrap interval, the by-month
 intervals, the paired comparison of `harness.leaderboard compare`); the browser recomputes only what depends on the
-slider window (see harness/view/assets/stats.js). Runs are comparable (ranked together) when they were made on the same
-problem set: the manifest's dataset content hash, which covers every problem field and test.
+slider window (see harness/view/assets/stats.js). Runs are ranked together only within one problem set, named as the
+markdown leaderboard names it (harness.report.set_name: content hash, toy runs apart, the published v6 selection).
 Does not cover: writing the site (harness.view.build), the page logic (harness/view/assets).
 """
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness import report
+from harness.errors import UserError
 from harness.records import RunManifest, SampleRecord
 from harness.scoring import bootstrap_mean_ci, compare_runs, tally_problems
 from harness.view.releases import Release, known_release, release_of
@@ -23,7 +24,6 @@ from harness.view.releases import Release, known_release, release_of
 # One letter per verdict in the compact grid; '-' marks a sample index with no record.
 VERDICT_CODES = {"passed": "P", "wrong_answer": "W", "time_limit": "T", "memory_limit": "M", "output_limit": "O",
                  "runtime_error": "R", "compile_error": "C", "no_code": "N", "infra_error": "I"}
-V6_START, V6_END, V6_PROBLEMS = "2024-08-01", "2025-05-01", 454
 
 
 @dataclass(slots=True)
@@ -71,19 +71,19 @@ def load_run_data(run_dirs: Sequence, *, release_dates: Mapping[str, str], seed:
 
 
 def problem_set_key(manifest: RunManifest) -> str:
-    """Identity of the problem set a run was made on (its content hash covers every field and test)."""
-    return manifest.dataset.content_hash
+    """The set a run is ranked in, as the markdown leaderboard names it (harness.report.set_name: equal only for
+    equal content hashes, toy runs apart, the full v6 selection by name)."""
+    return report.set_name(manifest)
 
 
 def is_full_v6(manifest: RunManifest) -> bool:
-    """The selection the published rows were measured on: release_v6, 2024-08-01..2025-05-01, all 454 problems
-    (none restricted by id, every one with hidden tests where that is recorded)."""
-    d = manifest.dataset
-    extra = d.model_dump()
-    with_private = extra.get("n_with_private_tests")
-    return (d.release == "release_v6" and d.start_date[:10] == V6_START and d.end_date[:10] == V6_END
-            and d.n_problems == V6_PROBLEMS and not extra.get("question_ids")
-            and (with_private is None or with_private == d.n_problems))
+    """Whether the published rows may be ranked with this run (harness.report's rule, toy runs excluded)."""
+    return report.set_name(manifest) == report.FULL_V6_SET
+
+
+def summary_fields(summary) -> dict:
+    """The summary as its published JSON keys ("pass@1", "ci95", ...), from a dict or a typed RunSummary."""
+    return summary.model_dump(by_alias=True) if hasattr(summary, "model_dump") else dict(summary)
 
 
 def union_problems(runs: Sequence[RunData], problems_by_run: Mapping[str, Mapping]) -> list[ProblemInfo]:
@@ -128,8 +128,8 @@ def pair_comparisons(runs: Sequence[RunData], *, seed: int, n_bootstrap: int) ->
             a_recs = [r for recs in a.records.values() for r in recs]
             b_recs = [r for recs in b.records.values() for r in recs]
             try:
-                res = compare_runs(a_recs, b_recs, seed=seed, n_bootstrap=n_bootstrap)
-            except ValueError:  # no scored problem in common: nothing to compare
+                res = summary_fields(compare_runs(a_recs, b_recs, seed=seed, n_bootstrap=n_bootstrap))
+            except (ValueError, UserError):  # no scored problem in common: nothing to compare
                 continue
             out.append({"a": a.id, "b": b.id, "delta": res["delta"], "pass1_a": res["pass@1_a"],
                         "pass1_b": res["pass@1_b"], "n_common": res["n_common"], "low": res["ci95"]["low"],

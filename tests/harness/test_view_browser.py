@@ -21,8 +21,16 @@ from harness.judge import grade
 from harness.pipeline import make_record
 from harness.problems import load_problems
 from harness.records import RunDir
-from harness.scoring import compare_runs, summarize
+from harness.scoring import compare_runs
+from harness.scoring import summarize as _summarize
 from harness.view.build import build_site
+from harness.view.collect import summary_fields
+
+
+def summarize(records):
+    """harness.scoring.summarize as its published JSON keys (a dict, or a typed RunSummary dumped)."""
+    return summary_fields(_summarize(records))
+
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "runs"
 CHROMIUM = find_chromium()
@@ -202,7 +210,7 @@ def test_failing_sample_marks_the_first_differing_line(site, browser, tmp_path):
 def test_compare_page_uses_the_paired_comparison(site, browser, tmp_path):
     open_page(browser, site, "#/compare/r2/r3", "!!document.querySelector('#pair')")
     a, b = site["runs"][2], site["runs"][3]
-    expected = compare_runs(a.iter_samples(), b.iter_samples())
+    expected = summary_fields(compare_runs(a.iter_samples(), b.iter_samples()))
     assert browser.evaluate("+document.querySelector('#pair .delta').dataset.value") == pytest.approx(
         expected["delta"], abs=1e-12)
     assert browser.evaluate("+document.querySelector('#pair .pvalue').dataset.value") == expected["p_value"]

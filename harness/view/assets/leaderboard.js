@@ -58,7 +58,9 @@
       DIFFS.map(by).join("") + plats.map(by).join("") +
       '<td class="num nprob">' + s.n_problems + '</td><td class="num">' + s.n_samples + "</td><td>" +
       LCB.esc(r.run.release || "") + '</td><td class="flagcell">' + flag(r.run.release, w) + "</td><td>" +
-      LCB.esc(r.run.source) + "</td></tr>";
+      LCB.esc(r.run.source) + (r.run.notes || []).map(function (n) {
+        return ' <span class="flag note">' + LCB.esc(n) + "</span>";
+      }).join("") + "</td></tr>";
   }
 
   function refRow(ref, w, plats, ranked) {
@@ -87,8 +89,7 @@
     const body = all.map(function (r) { return r.ref ? refRow(r, w, plats, true) : runRow(r, w, plats); }).join("");
     const empty = rows.length ? "" : '<tr><td colspan="20" class="muted">no problem of this set in the window</td></tr>';
     return '<section class="group" data-group="' + LCB.esc(group.key) + '"><h2>Problem set: ' + LCB.esc(group.label) +
-      "</h2>" + (group.public_only ? '<p class="flag">public tests only for some problems: not comparable with ' +
-      "official figures</p>" : "") + '<table class="board">' + header(plats) + "<tbody>" + body + empty +
+      "</h2>" + '<table class="board">' + header(plats) + "<tbody>" + body + empty +
       "</tbody></table></section>";
   }
 

@@ -9,7 +9,8 @@
     const rows = [["Model", run.model], ["Run folder", run.dir], ["Backend", run.backend], ["Source", run.source],
       ["Prompt style", run.prompt_style], ["Extraction mode", run.extract_mode], ["Sandbox", run.sandbox],
       ["Dataset", run.dataset + " " + run.window.join("..")], ["Released", (run.release || "unknown") + " (" +
-      run.release_source + ")"], ["infra_error samples", run.n_infra_error + " (neither pass nor fail)"]];
+      run.release_source + ")"], ["infra_error samples", run.n_infra_error + " (neither pass nor fail)"],
+      ["Comparability", (run.notes || []).join("; ") || "nothing noted"]];
     return '<table class="facts">' + rows.map(function (r) {
       return "<tr><th>" + LCB.esc(r[0]) + "</th><td>" + LCB.esc(r[1]) + "</td></tr>";
     }).join("") + "</table>";
