@@ -127,6 +127,19 @@ class BrokenProcess(EchoProcess):
             yield item
 
 
+class SlowEchoProcess(EchoProcess):
+    """Answers each run after a delay, as a runner does that stretched its backstop for a starved program."""
+
+    DELAY_S = 0.6
+
+    def on_frame(self, header: dict, body: bytes) -> None:
+        if header["op"] == "run":
+            reply = {"status": "ok", "exit_code": 0, "cpu_s": 0.001, "wall_s": self.DELAY_S}
+            threading.Timer(self.DELAY_S, lambda: self.reply(reply, body, b"")).start()
+        else:
+            super().on_frame(header, body)
+
+
 class FakeBox:
     def __init__(self, client: FakeClient, n: int) -> None:
         self.client, self.object_id, self.process, self.terminated = client, f"sb-{n}", None, False
@@ -308,6 +321,18 @@ def test_modal_infra_failures_are_retried_then_infra_error_never_a_fail():
     assert "stream reset by peer" in result.detail and result.failed_test is None
     assert len(client.boxes) == 2 * (options.retries + 1)
     assert all(box.terminated for box in client.boxes) and fleet.live() == 0
+
+
+def test_modal_waits_for_the_runners_backstop_stretch_as_the_local_sandbox_does():
+    # One protocol module decides the reply deadline for both: the runner may stretch its wall backstop up to
+    # BACKSTOP_STRETCH times for a starved program, so a reply after 3 backstops is a verdict, not a lost container.
+    options = ModalOptions(retries=0, reply_slack_s=0.05)
+    client = FakeClient(process_kind=SlowEchoProcess)
+    box = ModalSandbox(options, client=client, gate=CreationGate(100), fleet=Fleet(), sleep=lambda _s: None)
+    limits = Limits(time_limit_s=0.1, wall_limit_s=0.2)  # reply after 0.6 s = 3 backstops
+    with box.open_session(RunSpec("print(input())", None, limits)) as session:
+        (run,) = session.run_batch(["x\n"])
+    assert run.status is RunStatus.OK and run.stdout == b"x\n", run.detail
 
 
 def test_modal_teardown_terminates_every_container_also_on_exceptions():

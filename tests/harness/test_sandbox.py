@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 
@@ -24,12 +26,12 @@ FAST = Limits(time_limit_s=1.0, memory_limit_mb=512, output_limit_mb=8, wall_lim
 MODES = ["bwrap", "rlimits"]
 
 
-def _make(mode: str, **kw) -> LocalSandbox:
+def _make(mode: str, options: JailOptions | None = None) -> LocalSandbox:
     if mode == "bwrap":
         ok, why = jail_mod.bwrap_works(jail_mod.real_python())
         if not ok:
             pytest.skip(f"bubblewrap does not work on this machine: {why}")
-    return LocalSandbox(isolation=mode, **kw)
+    return LocalSandbox(options, isolation=mode)
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -300,3 +302,101 @@ print('done')
     assert r.status is RunStatus.OK and r.stdout == b"done\n", r.detail
     (r,) = run(sb, "import time\ntime.sleep(1.2)\nprint('done')\n", [""], limits=limits)
     assert r.status is RunStatus.TIME_LIMIT and r.wall_s < 1.2
+
+
+# ---------------------------------------------------------------------------------------------------- protocol
+def test_runner_and_judge_speak_one_protocol():
+    import ast
+
+    from harness.sandbox import protocol
+
+    tree = ast.parse(jail_mod.RUNNER_PATH.read_text())
+    consts = {t.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
+              and isinstance(node.value, ast.Constant) for t in node.targets if isinstance(t, ast.Name)}
+    assert consts["PROTOCOL_VERSION"] == protocol.PROTOCOL_VERSION
+    assert consts["BACKSTOP_STRETCH"] == protocol.BACKSTOP_STRETCH
+    assert protocol.check_ready({"ready": True, "protocol": protocol.PROTOCOL_VERSION}) is None
+    assert "protocol 1" in protocol.check_ready({"ready": True, "protocol": 1})
+    frames = protocol.FrameBuffer()
+    for part in protocol.encode({"status": "ok", "returned": True}, b"out", b"", b"[1]"):
+        frames.feed(part)
+    header, bodies = frames.next_frame()
+    assert protocol.parse_run_reply(header, bodies).returned == "[1]" and frames.next_frame() is None
+
+
+def test_a_live_runner_announces_the_protocol_version(sb):
+    from harness.sandbox import protocol
+
+    run(sb, "print(1)", [""])
+    assert sb._chan is not None  # the handshake (protocol.check_ready) accepted the runner's ready frame
+    assert protocol.check_ready({"ready": True}) is not None  # a ready frame without a version is refused
+
+
+# ---------------------------------------------------------------------------------------------------- issue 11
+def test_a_return_value_of_any_size_travels(sb):
+    code = "class Solution:\n    def f(self, n):\n        return list(range(n))\n"
+    (r,) = run(sb, code, ["150000"], func_name="f")
+    assert r.status is RunStatus.OK and json.loads(r.returned) == list(range(150000))
+
+
+def test_stdin_bytes_reach_the_program_unchanged(sb):
+    code = "import sys\nfirst = input()\nprint(repr(first), repr(sys.stdin.read()))\n"
+    (r,) = run(sb, code, ["a\r\nb\r\n\r\n"])
+    assert r.stdout == b"'a\\r' 'b\\r\\n\\r\\n'\n"
+
+
+def test_output_caps_count_exactly_what_was_written(sb):
+    lim = Limits(time_limit_s=2.0, memory_limit_mb=512, output_limit_mb=2, wall_limit_s=4.0)
+    exact = "import sys\nsys.stdout.buffer.write(b'x' * (2 << 20))\n"
+    (r,) = run(sb, exact, [""], limits=lim)
+    assert r.status is RunStatus.OK and len(r.stdout) == 2 << 20
+    (r,) = run(sb, exact.replace("(2 << 20)", "((2 << 20) + 1)"), [""], limits=lim)
+    assert r.status is RunStatus.OUTPUT_LIMIT
+    both = "import sys\nsys.stdout.buffer.write(b'x' * (3 << 19))\nsys.stderr.buffer.write(b'y' * (3 << 19))\n"
+    (r,) = run(sb, both, [""], limits=lim)  # stderr has its own cap: 1.5 + 1.5 MiB is within both
+    assert r.status is RunStatus.OK and len(r.stdout) == 3 << 19 and len(r.stderr) <= 8192
+
+
+def test_integers_up_to_50000_digits_convert_as_officially(sb):
+    (r,) = run(sb, "print(len(str(10 ** 40000)))", [""])
+    assert r.status is RunStatus.OK and r.stdout == b"40001\n"
+
+
+def test_library_dirs_under_tmp_are_visible(tmp_path_factory):
+    base = tempfile.mkdtemp(prefix="lcb-venv-", dir="/tmp")
+    try:
+        site = os.path.join(base, "lib", "site-packages")
+        os.makedirs(site)
+        for d in (base, os.path.dirname(site), site):
+            os.chmod(d, 0o755)
+        name = f"mod_{os.getpid()}"
+        with open(os.path.join(site, f"{name}.py"), "w") as f:
+            f.write("VALUE = 42\n")
+        os.chmod(os.path.join(site, f"{name}.py"), 0o644)
+        for mode in MODES:
+            box = _make(mode, options=JailOptions(library_paths=(site,)))
+            try:
+                (r,) = run(box, f"import {name}\nprint({name}.VALUE)", [""])
+            finally:
+                box.close()
+            assert r.status is RunStatus.OK and r.stdout == b"42\n", (mode, r.stderr[-300:])
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+STDLIB_AND_CODECS = (
+    "import importlib.util, unittest.mock, ctypes.util, json\n"
+    "print('x'.encode('idna'), '\\u00e9'.encode('cp1252'), importlib.util.find_spec('json') is not None)\n"
+)
+
+
+@pytest.mark.parametrize("mode", ["bwrap", "rlimits", "rlimits-no-namespaces"])
+def test_stdlib_and_codecs_import_in_every_isolation_mode(mode):
+    opts = JailOptions(isolation=mode.split("-")[0], namespaces=not mode.endswith("no-namespaces"))
+    box = _make(opts.isolation, options=opts)
+    try:
+        (r,) = run(box, STDLIB_AND_CODECS, [""], limits=Limits(time_limit_s=3.0, memory_limit_mb=1024,
+                                                                 wall_limit_s=6.0))
+    finally:
+        box.close()
+    assert r.status is RunStatus.OK and r.stdout == b"b'x' b'\\xe9' True\n", r.stderr[-500:]
