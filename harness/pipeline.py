@@ -16,6 +16,7 @@ from pathlib import Path
 
 from harness.backends.base import BackendOptions, Completion, GenerationRequest
 from harness.errors import UserError
+from harness.sandbox import describe as describe_sandbox
 from harness.problems import DEFAULT_END_DATE, DEFAULT_RELEASE, DEFAULT_START_DATE, HUB_DATASET, Problem
 from harness.records import (
     DatasetSpec,
@@ -158,6 +159,7 @@ def build_manifest(cfg: EvalConfig, problem_set) -> RunManifest:
                             n_with_private_tests=sum(1 for p in problem_set.problems if p.private_tests),
                             question_ids=sorted(cfg.question_ids) if cfg.question_ids is not None else None),
         limits=limits_of(cfg).to_dict(), generation=generation, sandbox=cfg.sandbox,
+        **describe_sandbox(cfg.sandbox),  # isolation + accounting in force: "rlimits-fallback" = without the jail
         model_release_date=cfg.model_release_date, label=cfg.label, versions=package_versions(),
         git_revision=git_revision(), model_params=estimate_params(cfg.model),
     )

@@ -27,6 +27,21 @@ def create_sandbox(name: str = "local", **kwargs: Any):
     raise ValueError(f"unknown sandbox {name!r}; choose one of: {', '.join(SANDBOXES)}")
 
 
+def describe(name: str) -> dict[str, str]:
+    """What a sandbox of this registry name isolates and accounts with, for the run manifest: `isolation`
+    ("bwrap", "rlimits-fallback" = graded WITHOUT the jail, "modal-gvisor") and `accounting` ("cgroup-v1",
+    "cgroup-v2", "rusage"; harness/sandbox/jail.py says what each sees). Cheap: probes bubblewrap once, starts no
+    runner."""
+    if name == "local":
+        from harness.sandbox.jail import JailOptions, accounting, choose_isolation, real_python
+
+        opts = JailOptions()
+        return {"isolation": str(choose_isolation(opts, real_python())[0]), "accounting": accounting(opts)}
+    if name == "modal":
+        return {"isolation": "modal-gvisor", "accounting": "rusage"}
+    raise ValueError(f"unknown sandbox {name!r}; choose one of: {', '.join(SANDBOXES)}")
+
+
 def preflight(name: str) -> None:
     """Fail at once, with a UserError saying what to set, when sandbox `name` cannot work from here (Modal without
     credentials), before any generation or grading starts. Cheap: starts no runner and no container."""
