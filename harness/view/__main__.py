@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 from harness.errors import UserError
@@ -24,16 +25,30 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _release_dates(items: list[str], error: type[Exception]) -> dict[str, str]:
+    """MODEL=YYYY-MM-DD pairs, as `harness.leaderboard --release-date` takes them."""
+    out = {}
+    for item in items:
+        model, sep, day = item.rpartition("=")
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            sep = ""
+        if not sep or not model or len(day) != 10:
+            raise error(f"--release-date {item!r}: expected MODEL=YYYY-MM-DD")
+        out[model] = day
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        from harness.leaderboard import _parse_release_dates
         from harness.view.build import ViewError, build_site
 
         if args.n_bootstrap < 1:
             raise ViewError("--n-bootstrap must be at least 1")
-        info = build_site(args.runs, args.out, dataset=args.dataset, release_dates=_parse_release_dates(
-            args.release_date), seed=args.seed, n_bootstrap=args.n_bootstrap)
+        info = build_site(args.runs, args.out, dataset=args.dataset, release_dates=_release_dates(
+            args.release_date, ViewError), seed=args.seed, n_bootstrap=args.n_bootstrap)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -56,8 +56,8 @@
       (s.ci ? ' <span class="ci" data-low="' + s.ci[0] + '" data-high="' + s.ci[1] + '" title="95% interval from ' +
         s.ciFrom + '">' + LCB.ciText(s.ci) + "</span>" : ' <span class="ci pending">[…]</span>') + "</td>" +
       DIFFS.map(by).join("") + plats.map(by).join("") +
-      '<td class="num nprob">' + s.n_problems + '</td><td class="num">' + s.n_samples + "</td><td>" +
-      LCB.esc(r.run.release || "") + '</td><td class="flagcell">' + flag(r.run.release, w) + "</td><td>" +
+      '<td class="num nprob">' + s.n_problems + '</td><td class="num">' + s.n_samples + '</td><td title="' +
+      LCB.esc(r.run.release_source) + '">' + LCB.esc(r.run.release || "") + '</td><td class="flagcell">' + flag(r.run.release, w) + "</td><td>" +
       LCB.esc(r.run.source) + (r.run.notes || []).map(function (n) {
         return ' <span class="flag note">' + LCB.esc(n) + "</span>";
       }).join("") + "</td></tr>";
@@ -66,7 +66,8 @@
   function refRow(ref, w, plats, ranked) {
     const blanks = "<td></td>".repeat(DIFFS.length + plats.length + 2);
     return '<tr class="reported"><td>' + (ranked ? ref.rank : "") + "</td><td>" + LCB.esc(ref.model) +
-      '</td><td class="num">' + LCB.pct(ref.pass1) + "</td>" + blanks + "<td>" + LCB.esc(ref.release || "") +
+      '</td><td class="num">' + LCB.pct(ref.pass1) + "</td>" + blanks + '<td title="' + LCB.esc(ref.release_source) +
+      '">' + LCB.esc(ref.release || "") +
       '</td><td class="flagcell">' + (ref.release ? flag(ref.release, { from: ref.window.slice(0, 10) }) : "") +
       '</td><td title="' + LCB.esc(ref.source) + '">' + LCB.esc(ref.label) + "</td></tr>";
   }
