@@ -206,7 +206,8 @@ def bwrap_works(python: str) -> tuple[bool, str]:
 def announce_fallback(reason: str) -> None:
     """Say once per process (and reason) that the weaker isolation is in use."""
     print(f"harness.sandbox: bubblewrap unavailable ({reason}); using the rlimits fallback "
-          "(no mount/network/PID isolation; see harness/sandbox/jail.py)", file=sys.stderr)
+          "(no read-only root or private /proc; namespaces only where the kernel grants them; see "
+          "harness/sandbox/jail.py)", file=sys.stderr)
 
 
 def choose_isolation(opts: JailOptions, python: str) -> tuple[Isolation, str]:

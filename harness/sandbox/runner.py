@@ -789,9 +789,9 @@ class Sample:
         nothing in the namespace can stop us); else every descendant (we are their subreaper), until none."""
         if _reap_all():
             return True
-        end = time.monotonic() + deadline_s
-        while time.monotonic() < end:
-            for pid in [-1] if self.pid1 else _descendants(self.outer):
+        end, uid = time.monotonic() + deadline_s, self.cfg.get("uid")
+        while time.monotonic() < end:  # (where /proc has no children lists, e.g. gVisor: by uid, as root)
+            for pid in [-1] if self.pid1 else _descendants(self.outer) + (_uid_pids(uid) if uid else []):
                 _kill(pid)
             for _ in range(50):
                 if _reap_all():
@@ -857,6 +857,15 @@ def _reap_all() -> bool:
             pass
         return False
     return True
+
+
+def _uid_pids(uid: int) -> list[int]:
+    out = []
+    for name in _listdir("/proc"):
+        with suppress(OSError, ValueError, IndexError), open(f"/proc/{name}/status") as f:
+            if name.isdigit() and int(f.read().split("\nUid:")[1].split()[0]) == uid:
+                out.append(int(name))
+    return out
 
 
 def _sysv_ipc(uid: int | None) -> list[tuple[str, int]]:
