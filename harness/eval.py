@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--min-p", type=float, default=None)
     g.add_argument("--max-tokens", type=int, default=None, help="default: max_model_len minus the prompt's tokens")
     g.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    g = p.add_argument_group("context (default for Qwen3/NousCoder on vllm: 81,920 with YaRN 2.5 over 32,768)")
+    g = p.add_argument_group("context (default for Qwen3/NousCoder on vllm: 81,920 with YaRN 2.0 over 40,960 as "
+                             "NousCoder-14B's config.json; none when the checkpoint carries rope scaling)")
     g.add_argument("--max-model-len", type=int, default=None)
     g.add_argument("--rope-scaling", choices=["yarn", "none"], default=None)
     g.add_argument("--yarn-factor", type=float, default=None)

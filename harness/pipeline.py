@@ -34,7 +34,8 @@ from harness.verdicts import Limits, SampleResult, Verdict
 DEFAULT_DATASET = HUB_DATASET
 _LIMITS = Limits()  # the one place the judge's default limits live
 _SAMPLING = SamplingSpec()  # the one place sampling defaults live (Qwen3 thinking mode, as NousCoder evaluated)
-QWEN3_LONG_CONTEXT = 81_920  # NousCoder's evaluation length: YaRN factor 2.5 over Qwen3's native 32,768
+QWEN3_LONG_CONTEXT = 81_920  # NousCoder's evaluation length: YaRN factor 2.0 over Qwen3's 40,960 (its config.json)
+QWEN3_YARN_ORIGINAL = 40_960  # Qwen3-14B's max_position_embeddings; NousCoder-14B's original_max_position_embeddings
 
 
 class EvalError(UserError):
@@ -106,12 +107,16 @@ def resolve_defaults(cfg: EvalConfig) -> EvalConfig:
     if backend in ("vllm", "openai") and is_qwen3_family(cfg.model) and cfg.max_model_len is None:
         cfg = replace(cfg, max_model_len=QWEN3_LONG_CONTEXT)
         if backend == "vllm" and cfg.rope_scaling is None:
-            cfg = replace(cfg, rope_scaling="yarn")
+            from harness.backends.common import checkpoint_rope_scaling
+
+            if checkpoint_rope_scaling(cfg.model) is None:  # a checkpoint carrying its own rope scaling keeps it
+                cfg = replace(cfg, rope_scaling="yarn")
     if cfg.rope_scaling == "yarn":
         cfg = replace(
             cfg,
-            yarn_original_max=cfg.yarn_original_max or 32_768,
-            yarn_factor=cfg.yarn_factor or (cfg.max_model_len or QWEN3_LONG_CONTEXT) / (cfg.yarn_original_max or 32_768),
+            yarn_original_max=cfg.yarn_original_max or QWEN3_YARN_ORIGINAL,
+            yarn_factor=cfg.yarn_factor or (cfg.max_model_len or QWEN3_LONG_CONTEXT) / (cfg.yarn_original_max
+                                                                                     or QWEN3_YARN_ORIGINAL),
         )
     if cfg.n < 1:
         raise EvalError(f"--n must be >= 1, got {cfg.n}")

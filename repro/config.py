@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from harness.backends.common import checkpoint_rope_scaling
 from harness.errors import UserError
 
 if TYPE_CHECKING:  # trl imports torch; keep `import repro.config` light
@@ -453,20 +454,6 @@ def yarn_hf_overrides(max_model_len: int, yarn: YarnSettings) -> dict[str, Any]:
             "rope_theta": yarn.rope_theta,
         },
     }
-
-
-def checkpoint_rope_scaling(model: str) -> dict | None:
-    """The rope scaling a local checkpoint's config.json already carries (`rope_scaling`, or transformers 5's
-    `rope_parameters` with a rope_type other than default), or None. A hub id that is not a local folder: None."""
-    path = Path(model) / "config.json"
-    if not path.is_file():
-        return None
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    for key in ("rope_scaling", "rope_parameters"):
-        value = raw.get(key)
-        if isinstance(value, dict) and value.get("rope_type", value.get("type", "default")) != "default":
-            return value
-    return None
 
 
 def eval_args(cfg: ReproConfig, model: str, out: str | Path, *, select: bool, dataset: str | None = None,

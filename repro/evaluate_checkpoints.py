@@ -84,9 +84,11 @@ def run_job(job: dict, *, in_process: bool) -> dict:
         from harness.eval import build_parser, config_from_args
         from harness.pipeline import run_eval
 
-        return run_eval(config_from_args(build_parser().parse_args(job_command(job)[3:])))
-    rc = subprocess.run(job_command(job), check=False).returncode
-    summary = summary_of(job)
+        run_eval(config_from_args(build_parser().parse_args(job_command(job)[3:])))
+        rc = 0
+    else:
+        rc = subprocess.run(job_command(job), check=False).returncode
+    summary = summary_of(job)  # summary.json, whatever type run_eval returns
     if summary is None:
         raise UserError(f"eval job {job['label']} failed (exit {rc}); rerun to resume it: "
                         f"{shlex.join(job_command(job))}")

@@ -37,6 +37,31 @@ def yarn_hf_overrides(factor: float, original_max: int, max_model_len: int,
     }
 
 
+def checkpoint_rope_scaling(model: str) -> dict | None:
+    """The rope scaling a checkpoint's own config.json carries (`rope_scaling`, or transformers 5's
+    `rope_parameters` with a rope_type other than default), or None. Reads a local folder, or the hub cache for a
+    hub id (no download). NousCoder-14B's carries YaRN 2.0 over 40,960 (REFERENCE §6): no override is needed."""
+    import json
+    from pathlib import Path
+
+    path: Path | str | None = Path(model) / "config.json"
+    if not Path(path).is_file():
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            path = try_to_load_from_cache(model, "config.json")
+        except Exception:  # not a valid repo id: nothing cached  # noqa: BLE001
+            path = None
+    if not isinstance(path, (str, Path)) or not Path(path).is_file():
+        return None
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    for key in ("rope_scaling", "rope_parameters"):
+        value = raw.get(key)
+        if isinstance(value, dict) and value.get("rope_type", value.get("type", "default")) != "default":
+            return value
+    return None
+
+
 def rope_overrides(options: BackendOptions) -> dict | None:
     """hf_overrides for the rope scaling named in options, or None when none is asked for."""
     if options.rope_scaling is None:

@@ -185,7 +185,8 @@ def test_prompt_longer_than_max_model_len_is_recorded_as_skipped_with_its_reason
 
 
 def test_qwen3_defaults_reach_vllm_as_the_nouscoder_setting():
-    """`--model Qwen/Qwen3-14B` alone: vLLM, Qwen3 thinking prompt, 81,920 tokens via YaRN 2.5 over 32,768."""
+    """`--model Qwen/Qwen3-14B` alone: vLLM, Qwen3 thinking prompt, 81,920 tokens via YaRN 2.0 over 40,960 (the
+    rope scaling NousCoder-14B's released config.json carries, REFERENCE §6)."""
     import sys as _sys
 
     from harness.backends.vllm import vllm_engine_args, vllm_sampling_args
@@ -198,7 +199,7 @@ def test_qwen3_defaults_reach_vllm_as_the_nouscoder_setting():
     assert args["max_model_len"] == 81_920
     assert args["hf_overrides"] == {
         "max_position_embeddings": 81_920,
-        "rope_parameters": {"rope_type": "yarn", "factor": 2.5, "original_max_position_embeddings": 32_768,
+        "rope_parameters": {"rope_type": "yarn", "factor": 2.0, "original_max_position_embeddings": 40_960,
                             "rope_theta": 1_000_000},
     }
     assert vllm_sampling_args(sampling_of(cfg), 1_000, cfg.max_model_len)["max_tokens"] == 80_920
