@@ -137,7 +137,8 @@ def measure(work: Path, spec: data.SetSpec, n_grade: int, workers: int, jobs: in
     folder, cache = work / "data", work / "cache"
     t0 = time.perf_counter()
     info = data.generate(folder, spec, jobs)
-    out: dict = {"set": info, "generate_s": round(time.perf_counter() - t0, 1), "harness": harness_path or str(REPO)}
+    out: dict = {"set": info, "generate_s": round(time.perf_counter() - t0, 1), "harness": harness_path or str(REPO),
+                 "cores": os.cpu_count(), "load_avg_start": os.getloadavg()[0]}
     shutil.rmtree(cache, ignore_errors=True)
     env = _env(cache, harness_path)
     out["cold"] = _child(["child-load", str(folder), "--touch"], env)
@@ -150,6 +151,7 @@ def measure(work: Path, spec: data.SetSpec, n_grade: int, workers: int, jobs: in
         direct = _child(["child-direct", str(folder), ids, str(workers)], env)
         grade["direct_s"] = direct["direct_s"]
         out["grade"] = grade
+    out["load_avg_end"] = os.getloadavg()[0]
     return out
 
 
@@ -162,7 +164,8 @@ def report(out: dict) -> str:
     s, cold, warm = out["set"], out["cold"], out["warm"]
     n_window = s["spec"]["n_window"]
     lines = [
-        f"harness: {out['harness']}",
+        (f"harness: {out['harness']}; machine load average {out['load_avg_start']:.1f} at the start, "
+         f"{out['load_avg_end']:.1f} at the end, on {out['cores']} cores"),
         (f"set: {n_window} problems in the window ({s['window_hidden_bytes'] / 1e9:.2f} GB of hidden tests, "
          f"{s['window_hidden_bytes'] / max(1, n_window) / 1e6:.2f} MB per problem) + {s['spec']['n_outside']} "
          f"outside; shards {s['shard_bytes'] / 1e6:.0f} MB; generated in {out['generate_s']} s"),

@@ -404,6 +404,11 @@ class ProblemSet:
         return iter(self.problems)
 
     @property
+    def n_with_private_tests(self) -> int:
+        """Problems that carry hidden tests, counted without decoding any (`bool(p.private_tests)` decodes)."""
+        return sum(1 for p in self.problems if p.has_private_tests)
+
+    @property
     def errata(self) -> dict[str, str]:
         """Known official errata inside this selection (kept and graded as-is, reported here)."""
         return {qid: why for qid, why in KNOWN_ERRATA.items() if qid in self.by_id}

@@ -60,10 +60,13 @@ def test_hidden_tests_are_decoded_only_when_used(tmp_path, cache):
     items = rows()
     items[3]["private_test_cases"] = "%%% garbage, neither JSON nor base64 %%%"
     bad = items[3]["question_id"]
+    items[4]["private_test_cases"], items[5]["private_test_cases"] = "[]", encode_private_tests([])
+    empty = {items[4]["question_id"], items[5]["question_id"]}
     selection = load(write(tmp_path / "p.jsonl", items))
     assert len(selection) == len(items) and len(selection.content_hash) == 64  # the hash decodes nothing either
     assert selection.test_store.counts.decodes == 0
-    assert all(p.has_private_tests for p in selection)  # known without decoding
+    assert {p.question_id for p in selection if not p.has_private_tests} == empty  # known without decoding
+    assert selection.n_with_private_tests == len(items) - 2 and selection.test_store.counts.decodes == 0
     good = selection.problems[0]
     assert len(good.private_tests) >= 4 and selection.test_store.counts.decodes == 1
     with pytest.raises(ProblemsError, match=rf"p\.jsonl:4 \(question_id {bad}\): .*neither JSON nor"):
