@@ -72,7 +72,9 @@ def build_site(run_dirs: Sequence, out: Path, *, dataset: str | None = None, rel
     position = {p.question_id: i for i, p in enumerate(problems)}
     for run in runs:
         (data / run.id).mkdir()
-        for qid, recs in run.records.items():
+        for qid, recs in collect.full_records_by_problem(run.scored.run).items():  # one run in memory at a time
+            if qid not in position:  # recorded after the first read (a run still going): in the next build
+                continue
             payload = _detail_payload(run, recs, problems_by_run[run.id].get(qid) if problems_by_run[run.id] else None)
             key = f"{run.id}/p{position[qid]}"
             _write_script(data / f"{key}.js", f"LCB.loaded({json.dumps(key)}, ", payload)

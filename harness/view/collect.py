@@ -41,7 +41,9 @@ class RunData:
 
     id: str
     scored: report.ScoredRun
-    records: dict[str, list[SampleRecord]]  # question_id -> records sorted by sample_idx (later duplicate wins)
+    # question_id -> records sorted by sample_idx (later duplicate wins), WITHOUT raw output, code and tests: a real
+    # run's reasoning is ~1 GB; the sample files re-read it one run at a time (full_records_by_problem)
+    records: dict[str, list[SampleRecord]]
     release: Release
     group: str
     cells: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # qid -> (n, c, verdict letters)
@@ -56,18 +58,28 @@ def load_run_data(run_dirs: Sequence, *, release_dates: Mapping[str, str], seed:
     """Score every run (harness.report.score_runs: labels, errors) and index its records by problem."""
     out = []
     for i, scored in enumerate(report.score_runs(run_dirs, seed=seed, n_bootstrap=n_bootstrap)):
-        latest: dict[tuple[str, int], SampleRecord] = {}
-        for rec in scored.run.iter_samples():
-            latest[rec.key] = rec
-        by_problem: dict[str, list[SampleRecord]] = {}
-        for key in sorted(latest):
-            by_problem.setdefault(key[0], []).append(latest[key])
+        by_problem = full_records_by_problem(scored.run, light=True)
         m = scored.manifest
         release = release_of((scored.label, m.label or "", m.model), m.model_release_date, release_dates)
         run = RunData(f"r{i}", scored, by_problem, release, problem_set_key(m))
         run.cells = {qid: _cell(recs) for qid, recs in by_problem.items()}
         out.append(run)
     return out
+
+
+def full_records_by_problem(run, *, light: bool = False) -> dict[str, list[SampleRecord]]:
+    """question_id -> the run's records sorted by sample_idx, a later duplicate winning (as harness.scoring counts);
+    `light` drops the bulky fields (raw output, code, per-test outcomes) that only the sample page shows."""
+    latest: dict[tuple[str, int], SampleRecord] = {}
+    for rec in run.iter_samples():
+        latest[rec.key] = rec.model_copy(update=_LIGHT) if light else rec
+    by_problem: dict[str, list[SampleRecord]] = {}
+    for key in sorted(latest):
+        by_problem.setdefault(key[0], []).append(latest[key])
+    return by_problem
+
+
+_LIGHT = {"raw_output": None, "code": None, "tests": []}
 
 
 def problem_set_key(manifest: RunManifest) -> str:
