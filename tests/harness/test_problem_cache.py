@@ -216,3 +216,17 @@ def test_store_without_a_cache_decodes_each_time_it_is_evicted(tmp_path):
     first = [h.get() for h in hidden[:2]]
     assert [h.get() for h in hidden[:2]] == first
     assert store.counts.decodes == 4 and store.counts.disk_writes == 0
+
+
+def test_grading_a_problem_whose_hidden_tests_are_unreadable_names_it(tmp_path, cache):
+    from harness.judge import grade
+    from harness.problems import sample_reference_solutions
+
+    items = rows()
+    items[0]["private_test_cases"] = "%%% garbage %%%"
+    selection = load(write(tmp_path / "p.jsonl", items))
+    solutions = sample_reference_solutions()
+    good = selection.problems[1]
+    assert grade(good, solutions[good.question_id]).passed
+    with pytest.raises(ProblemsError, match=f"question_id {items[0]['question_id']}"):
+        grade(selection.by_id[items[0]["question_id"]], solutions[items[0]["question_id"]])
