@@ -14,16 +14,15 @@ exactly as in evaluation) plus four columns (TRAINING_COLUMNS):
   statement_hash   sha256 of the normalised statement (decontamination key)
   prompt           chat messages [{"role", "content"}] in the configured prompt style (TRL's conversational prompt)
 
-Decontamination: drop rows dated after the cutoff, and rows whose normalised statement hash equals an evaluation
-problem's. Does not cover: prompt styles (harness.prompts), grading.
+Sources are parsed by repro.datasets.sources, curated (DeepCoder's filters) by repro.datasets.curation and checked
+for statement n-gram overlap with the evaluation set by repro.datasets.decontamination; `python -m
+repro.datasets.build` runs all of it. Here: drop rows dated after the cutoff, and rows whose normalised statement
+hash equals an evaluation problem's. Does not cover: prompt styles (harness.prompts), grading.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.problems import Difficulty, Platform, Problem, decode_tests, problem_from_row
+from repro.datasets.sources import row_from_synthetic1, row_from_taco
+from repro.datasets.text import normalize_statement, statement_hash  # noqa: F401 - part of this interface
 
 LCB_COLUMNS = (
     "question_id", "question_title", "question_content", "platform", "contest_id", "contest_date", "starter_code",
@@ -42,39 +43,6 @@ TACO_HUB = "likaixin/TACO-verified"
 LCB_HUB = "livecodebench/code_generation_lite"
 EVAL_START, EVAL_END = "2024-08-01", "2025-05-01"  # the v6 window the training set must not overlap
 SYNTHETIC1_HUB = "PrimeIntellect/verifiable-coding-problems"
-
-
-def normalize_statement(text: str) -> str:
-    """Lower-cased NFKC text reduced to its alphanumeric words, so formatting, LaTeX markers and punctuation do not
-    hide a copied statement."""
-    folded = unicodedata.normalize("NFKC", text).lower()
-    return " ".join(re.findall(r"[^\W_]+", folded))
-
-
-def statement_hash(text: str) -> str:
-    return hashlib.sha256(normalize_statement(text).encode("utf-8")).hexdigest()[:32]
-
-
-def _difficulty(raw: Any) -> str:
-    word = str(raw or "").lower()
-    if "easy" in word:
-        return Difficulty.EASY.value
-    if "hard" in word:
-        return Difficulty.HARD.value
-    return Difficulty.MEDIUM.value
-
-
-def _platform(source_site: str, functional: bool) -> str:
-    """The LCB platform enum has three values; function-call problems run like LeetCode, others by their site."""
-    if functional:
-        return Platform.LEETCODE.value
-    site = source_site.lower()
-    return Platform.ATCODER.value if "atcoder" in site else Platform.CODEFORCES.value
-
-
-def _tests_json(tests: Iterable[tuple[str, str]], functional: bool) -> str:
-    kind = "functional" if functional else "stdin"
-    return json.dumps([{"input": i, "output": o, "testtype": kind} for i, o in tests])
 
 
 def to_problem(row: dict) -> Problem:
@@ -110,90 +78,6 @@ def rows_from_lcb(rows: Iterable[dict], source: str = "lcb", prompt_style: str =
     plain JSON once here, so training never unpickles."""
     return [with_prompt(_row_from_problem(problem_from_row(raw, where=f"{source} row"), source), prompt_style)
             for raw in rows]
-
-
-def _training_row(source: str, sid: str, statement: str, tests: list[tuple[str, str]], *, func_name: str = "",
-                  starter: str = "", site: str = "", difficulty: Any = "", date: str = "") -> dict:
-    functional = bool(func_name)
-    n_public = min(1, len(tests))  # one visible example; the rest are hidden, as in LCB
-    return {
-        "question_id": sid, "question_title": "", "question_content": statement,
-        "platform": _platform(site, functional), "contest_id": "", "contest_date": date,
-        "starter_code": starter, "difficulty": _difficulty(difficulty),
-        "public_test_cases": _tests_json(tests[:n_public], functional),
-        "private_test_cases": _tests_json(tests[n_public:], functional),
-        "metadata": json.dumps({"func_name": func_name} if functional else {}),
-        "id": f"{source}/{sid}", "source": source, "statement_hash": statement_hash(statement),
-    }
-
-
-def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else "\n".join(json.dumps(v) for v in value)
-
-
-def _solution_stub(starter: str, fn_name: str) -> str:
-    """The judge calls `Solution().<fn_name>(...)` (LeetCode style); TACO's call-based tasks (Codewars) start from a
-    bare function, so the prompt's starter code becomes a Solution method with the same parameters."""
-    if "class Solution" in starter:
-        return starter
-    match = re.search(rf"def\s+{re.escape(fn_name)}\s*\(([^)]*)\)", starter)
-    params = [p.strip() for p in (match.group(1).split(",") if match else ["*args"]) if p.strip()]
-    params = [p for p in params if p != "self"]
-    return f"class Solution:\n    def {fn_name}(self{''.join(', ' + p for p in params)}):\n        "
-
-
-def row_from_taco(raw: dict, index: int) -> dict | None:
-    """A TACO(-verified) record -> training row (without prompt); None when it has no usable tests."""
-    try:
-        io = json.loads(raw.get("input_output") or "{}")
-    except json.JSONDecodeError:
-        return None
-    inputs, outputs, fn = io.get("inputs") or [], io.get("outputs") or [], io.get("fn_name") or ""
-    if not inputs or len(inputs) != len(outputs):
-        return None
-    if fn:  # function-call: inputs are argument lists, outputs the return value (TACO wraps some in a list)
-        tests = [("\n".join(json.dumps(a) for a in i), json.dumps(o[0] if isinstance(o, list) and len(o) == 1 else o))
-                 for i, o in zip(inputs, outputs)]
-    else:
-        tests = [(_as_text(i), _as_text(o)) for i, o in zip(inputs, outputs)]
-    starter = _solution_stub(raw.get("starter_code") or "", fn) if fn else raw.get("starter_code") or ""
-    return _training_row("taco_verified", str(raw.get("id", index)), raw["question"], tests, func_name=fn,
-                         starter=starter, site=str(raw.get("source", "")),
-                         difficulty=raw.get("difficulty"), date=_taco_date(raw.get("date")))
-
-
-def _taco_date(value: Any) -> str:
-    try:
-        return datetime.fromisoformat(str(value)).replace(tzinfo=None).isoformat() if value else ""
-    except ValueError:
-        return ""
-
-
-def _json_field(value: Any) -> Any:
-    """Hub copies store some fields as JSON text and others (open-r1's re-upload) as structs."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value) if value.strip() else {}
-        except json.JSONDecodeError:
-            return None
-    return value or {}
-
-
-def row_from_synthetic1(raw: dict) -> dict | None:
-    """A PrimeIntellect verifiable-coding-problems record -> training row; Python stdin/stdout tasks only (the
-    function-call records carry no argument encoding the LCB schema can hold)."""
-    info = _json_field(raw.get("verification_info"))
-    if not isinstance(info, dict) or info.get("language", "python") != "python":
-        return None
-    cases = info.get("test_cases") or []
-    if not cases or any(c.get("type", "stdin_stdout") != "stdin_stdout" for c in cases):
-        return None
-    tests = [(str(c["input"]), str(c["output"])) for c in cases]
-    meta = _json_field(raw.get("metadata"))
-    statement = raw.get("problem_statement") or raw.get("prompt") or ""
-    sid = str(raw.get("problem_id") or raw.get("in_source_id"))
-    return _training_row("synthetic1", sid, statement, tests, site=str(raw.get("source", "")),
-                         difficulty=(meta or {}).get("difficulty", "") if isinstance(meta, dict) else "")
 
 
 @dataclass

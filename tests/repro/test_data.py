@@ -62,10 +62,12 @@ def test_taco_rows_stdin_and_call_based():
     assert [(t.input, t.output) for t in cp.tests] == [("[1, 2]", "[2, 4]"), ("[]", "[]")]
 
 
-def test_synthetic1_keeps_python_stdin_tasks_only():
+def test_synthetic1_keeps_python_tasks_only():
     raws = read_rows(FIXTURES / "synthetic1_sample.jsonl")
     rows = [row_from_synthetic1(r) for r in raws]
-    assert rows[1] is None and rows[2] is None  # function-call and C++ records
+    assert rows[2] is None  # a C++ record
+    call = to_problem(rows[1])  # function-call records become LeetCode-style rows (one JSON argument per line)
+    assert call.func_name == "f" and [(t.input, t.output) for t in call.tests] == [("1", "2")]
     row = rows[0]
     assert row["id"] == "synthetic1/pi_1" and row["source"] == "synthetic1" and row["difficulty"] == "easy"
     assert [t.output for t in to_problem(row).tests] == ["cba\n", "yx\n"]

@@ -12,7 +12,7 @@ from harness.verdicts import Limits
 from repro import toy
 from repro.config import ReproConfig
 from repro.pipelining import FinishedRowStreamer
-from repro.rewards import JudgeReward, PASS_REWARD
+from repro.rewards import PASS_REWARD, JudgeReward
 
 
 def test_streamer_reports_each_row_at_its_stop_token():
