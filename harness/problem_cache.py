@@ -174,15 +174,18 @@ class TestStore:
                 return self._lru[ref.digest]
             key_lock = self._loading.setdefault(ref.digest, threading.Lock())
         with key_lock:  # one decode per problem even when several workers ask at once
-            with self._lock:
-                hit = self._lru.get(ref.digest)
-            tests = hit if hit is not None else self._load(ref)
-            with self._lock:
-                self._lru[ref.digest] = tests
-                self._lru.move_to_end(ref.digest)
-                while len(self._lru) > max(1, self.max_cached):
-                    self._lru.popitem(last=False)
-                self._loading.pop(ref.digest, None)
+            try:
+                with self._lock:
+                    hit = self._lru.get(ref.digest)
+                tests = hit if hit is not None else self._load(ref)
+                with self._lock:
+                    self._lru[ref.digest] = tests
+                    self._lru.move_to_end(ref.digest)
+                    while len(self._lru) > max(1, self.max_cached):
+                        self._lru.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._loading.pop(ref.digest, None)
         return tests
 
     def _tests_path(self, digest: str) -> Path | None:
