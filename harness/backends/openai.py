@@ -124,8 +124,8 @@ class OpenAIBackend:
         from local files, only to count prompt tokens for the completion limit."""
         name = self.options.extra.get("tokenizer") or self.model
         needed = self.endpoint == "completions"
-        if not needed and self.options.max_model_len is None:
-            return None, None
+        if not (needed or _local_tokenizer(name)):
+            return None, None  # not importing transformers (seconds) for a tokenizer that is not here
         try:
             from transformers import AutoTokenizer
 
@@ -143,7 +143,6 @@ class OpenAIBackend:
     # ---- synchronous face -------------------------------------------------------------------------------------
     def generate(self, requests: Iterable[GenerationRequest], sampling: SamplingSpec) -> Iterator[Completion]:
         self._sampling_max_tokens = sampling.max_tokens
-        print(f"openai: every request sends {self.completion_limit.describe()}", file=sys.stderr, flush=True)
         out: queue.Queue = queue.Queue()
         loop = asyncio.new_event_loop()
         holder: dict[str, Any] = {}
@@ -208,6 +207,8 @@ class OpenAIBackend:
                 limit.release()
 
         async with httpx.AsyncClient(timeout=timeout, limits=limits, headers=headers) as client:
+            await self._check_context(client)
+            print(f"openai: every request sends {self.completion_limit.describe()}", file=sys.stderr, flush=True)
             try:
                 for request in requests:
                     indices = request.sample_indices
@@ -232,6 +233,30 @@ class OpenAIBackend:
                     await asyncio.gather(*list(tasks), return_exceptions=True)
         if failures:
             raise failures[0]
+
+    async def _check_context(self, client: Any) -> None:
+        """vLLM lists each model's max_model_len on GET /models: adopt it when no context length was given, and
+        refuse a run that expects more than a server has (each long answer would be refused, or cut short)."""
+        import httpx
+
+        served = []
+        for url in self.base_urls:
+            try:
+                response = await client.get(url + "/models", timeout=10.0)
+                entries = response.json().get("data", []) if response.status_code == 200 else []
+            except (httpx.HTTPError, ValueError, AttributeError):
+                continue  # no listing: the requests themselves will say what is wrong
+            served += [(e["max_model_len"], url) for e in entries if isinstance(e, dict) and e.get("id") == self.model
+                       and isinstance(e.get("max_model_len"), int)]
+        if not served:
+            return
+        length, url = min(served)
+        if self._max_model_len is None:
+            self._max_model_len = length
+        elif self._max_model_len > length:
+            raise BackendError(f"the server at {url} serves {self.model!r} with max_model_len {length}, less than the "
+                               f"{self._max_model_len} this run uses: restart it with --max-model-len "
+                               f"{self._max_model_len} (and the same rope scaling), or pass --max-model-len {length}")
 
     async def _unit(self, client: Any, unit: _Unit, sampling: SamplingSpec, emit: Callable[[Any], None]) -> None:
         """Send one unit; when the server answered fewer choices than asked, ask the rest one sample at a time."""
@@ -365,6 +390,18 @@ class OpenAIBackend:
                                   finish_reason=choice.get("finish_reason"), prompt_tokens=prompt_tokens,
                                   completion_tokens=tokens))
         return out
+
+
+def _local_tokenizer(name: str) -> bool:
+    """Whether a tokenizer for `name` is on this machine: a folder, or a hub id in the Hugging Face cache."""
+    if os.path.isdir(os.path.expanduser(name)):
+        return True
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(name, "tokenizer_config.json"), str)
+    except (ValueError, OSError):  # not a valid hub id
+        return False
 
 
 def _choice_text(choice: dict) -> str:

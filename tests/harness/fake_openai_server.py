@@ -10,7 +10,8 @@ unknown field, one choice whatever `n`) so it can be combined with injected fail
 Serves /v1/chat/completions and /v1/completions with `n` choices, finish_reason and usage. Behaviour knobs: a delay
 per request, the first K requests answered with HTTP 500, dying after M requests (later requests get the connection
 dropped and the listener closes), a context limit that answers a too long prompt with vLLM's HTTP 400, strict field
-checking, ignoring n, and a hook to answer a body with any status. Answers are deterministic in the body (the seed and
+checking, ignoring n, a model list with vLLM's `max_model_len` on GET /v1/models, and a hook to answer a body with any
+status. Answers are deterministic in the body (the seed and
 the choice index appear in the text), so tests can check which request produced which completion.
 Not covered: SSE streaming, tool calls, authentication beyond recording the header.
 """
@@ -28,7 +29,8 @@ from typing import Self
 class FakeOpenAIServer:
     def __init__(self, *, delay_s: float = 0.0, fail_first: int = 0, die_after: int | None = None,
                  max_prompt_chars: int | None = None, respond: Callable[[dict], tuple[int, dict] | None] | None = None,
-                 allowed_fields: frozenset[str] | None = None, ignore_n: bool = False):
+                 allowed_fields: frozenset[str] | None = None, ignore_n: bool = False, models: list[dict] | None = None):
+        self.models = models  # GET /v1/models answers {"data": models}; None: 404, as servers without it do
         self.allowed_fields = allowed_fields  # None: accept any field (as vLLM does)
         self.ignore_n = ignore_n
         self.delay_s = delay_s
@@ -131,6 +133,16 @@ def _handler_for(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, *args) -> None:  # keep test output quiet
             pass
+
+        def do_GET(self) -> None:
+            found = self.path == "/v1/models" and server.models is not None
+            status, payload = (200, {"object": "list", "data": server.models}) if found else (404, {"detail": "no"})
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))

@@ -130,6 +130,16 @@ def test_max_tokens_is_the_room_left_counted_with_the_tokenizer_or_bounded_by_by
     assert "max_tokens=max_model_len 1000 - an upper bound of the prompt's tokens" in err
 
 
+def test_the_context_length_a_vllm_server_lists_is_adopted_and_a_longer_one_refused():
+    served = [{"id": "fake-model", "object": "model", "max_model_len": 2000}, {"id": "other", "max_model_len": 10}]
+    with FakeOpenAIServer(models=served) as server:
+        list(backend(server.base_url).generate(requests_for(1, (0,)), SamplingSpec()))
+        assert server.bodies[0]["max_tokens"] == 2000 - sum(len(m["content"].encode()) for m in MESSAGES) - 64
+        with pytest.raises(BackendError, match="serves 'fake-model' with max_model_len 2000, less than the 81920"):
+            list(backend(server.base_url, max_model_len=81920).generate(requests_for(1, (0,)), SamplingSpec()))
+    assert server.received == 1
+
+
 def test_a_refused_field_stops_the_run_at_once_naming_the_field_and_the_flag_that_drops_it():
     with FakeOpenAIServer(allowed_fields=STRICT) as server:
         b = backend(server.base_url, concurrency=1)
