@@ -165,7 +165,7 @@ def test_run_page_grid_and_filters(site, browser, tmp_path):
                               "tr => [tr.dataset.month, +tr.children[1].textContent])")
     assert sum(n for _, n in months) == 120
     open_page(browser, site, "#/run/r0", ROWS_DONE)
-    shoot(browser, tmp_path, "run")
+    shoot(browser, tmp_path, "run", from_selector=".filters", max_height=560)
 
 
 def test_failing_sample_marks_the_first_differing_line(site, browser, tmp_path):
