@@ -74,7 +74,7 @@ def build(args: argparse.Namespace) -> dict:
 
         judge = Judge(workers=args.workers, limits=Limits(time_limit_s=args.time_limit, memory_limit_mb=4096))
     try:
-        curated, curation = curate(dated, judge)
+        curated, curation = curate(dated, judge, min_tests=args.min_tests)
     finally:
         if judge is not None:
             judge.close()
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--release", default="release_v6")
     p.add_argument("--cutoff", default="2024-07-31", help="last contest date of training problems")
     p.add_argument("--no-gold-check", dest="gold_check", action="store_false", help="do not run gold solutions")
+    p.add_argument("--min-tests", type=int, default=5, help="DeepCoder's minimum number of tests per problem")
     p.add_argument("--workers", type=int, default=None, help="judge workers for the gold check")
     p.add_argument("--time-limit", type=float, default=15.0, help="seconds per test for the gold check")
     args = p.parse_args(argv)

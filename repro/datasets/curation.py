@@ -42,12 +42,13 @@ class CurationReport:
     """Rows in, rows kept, and the ids dropped for each reason (JSON-ready with `as_dict`)."""
 
     rows_in: int = 0
+    min_tests: int = MIN_TESTS
     kept: int = 0
     dropped: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     readings: dict[str, str] = field(default_factory=dict)  # ambiguous function-call rows: the reading kept
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rows_in": self.rows_in, "kept": self.kept, "min_tests": MIN_TESTS,
+        return {"rows_in": self.rows_in, "kept": self.kept, "min_tests": self.min_tests,
                 "dropped": {k: v for k, v in self.dropped.items()},
                 "dropped_counts": {k: len(v) for k, v in self.dropped.items()}, "readings": self.readings}
 
@@ -141,17 +142,17 @@ def verify_gold(rows: list[dict], judge: Any) -> tuple[list[dict], list[str], di
     return kept, dropped, readings
 
 
-def curate(rows: Iterable[dict], judge: Any | None, *, near_dup_jaccard: float | None = 0.9
-           ) -> tuple[list[dict], CurationReport]:
-    """Unsupported statements, fewer than MIN_TESTS tests, duplicates, then (judge given) gold verification."""
-    report = CurationReport()
+def curate(rows: Iterable[dict], judge: Any | None, *, near_dup_jaccard: float | None = 0.9,
+           min_tests: int = MIN_TESTS) -> tuple[list[dict], CurationReport]:
+    """Unsupported statements, fewer than `min_tests` tests, duplicates, then (judge given) gold verification."""
+    report = CurationReport(min_tests=min_tests)
     survivors = []
     for row in rows:
         report.rows_in += 1
         reason = unsupported(row)
         if reason:
             report.dropped[f"unsupported_{reason}"].append(row["id"])
-        elif n_tests(row) < MIN_TESTS:
+        elif n_tests(row) < min_tests:
             report.dropped["fewer_than_min_tests"].append(row["id"])
         else:
             survivors.append(row)
