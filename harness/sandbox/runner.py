@@ -52,9 +52,10 @@ CHILD_SETUP_FAILED = 0xE7  # exit code of a child whose jail setup (not candidat
 EXIT_RUNNER = 3  # a sample process's exit code asking the warm runner to exit too
 INT_DIGITS = 50_000  # sys.set_int_max_str_digits, as the official grader
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 36, 38
-CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID = 0x20000, 0x08000000, 0x40000000, 0x20000000
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER = 0x20000, 0x08000000, 0x40000000, 0x20000000, \
+    0x10000000
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
-KEYCTL = {"x86_64": 250, "aarch64": 219}  # keyctl syscall numbers
+KEYCTL, CAPSET = {"x86_64": 250, "aarch64": 219}, {"x86_64": 126, "aarch64": 91}  # syscall numbers
 WIPE_SHARED = ("/tmp", "/dev/shm", "/var/tmp", "/run/lock")
 
 
@@ -165,6 +166,8 @@ def _child_setup(cfg: dict, limits: dict, fds: dict[int, int], cpu_rlimit: int |
             os.close(fd)
     if cfg.get("uid") is not None:
         _become(cfg["uid"])
+    elif cfg.get("userns"):
+        _drop_caps()
     if path_fds:
         _import_via_fds(cfg["path_dirs"], [max(fds) + 1 + i for i in range(len(path_fds))])
     os.chdir(cfg["workdir_now"])
@@ -191,6 +194,14 @@ def _import_via_fds(dirs: list[str], fds: list[int]) -> None:
         if isinstance(getattr(module, "__path__", None), list):
             module.__path__[:] = [moved(p) for p in module.__path__]
     sys.path_importer_cache.clear()
+
+
+def _drop_caps() -> None:
+    """In the runner's own user namespace a forked child keeps every capability the runner has there: none."""
+    nr = CAPSET.get(os.uname().machine)
+    header, data = (ctypes.c_uint32 * 2)(0x20080522, 0), (ctypes.c_uint32 * 6)()  # v3 header; all sets empty
+    if nr is None or _libc().syscall(nr, header, data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
 
 
 def _become(uid: int) -> None:
@@ -811,8 +822,11 @@ class Sample:
         self.host = None
         clean = all([self.sweep(), self.wipe()])
         uid = self.cfg.get("uid")
-        if uid is not None:  # KEYCTL_CLEAR of @u and @us, as the candidate: nothing of it runs any more
-            self._as_candidate(lambda: [_keyctl(7, -4), _keyctl(7, -5)])
+        clear = lambda: [_keyctl(7, -4), _keyctl(7, -5)]  # noqa: E731 - KEYCTL_CLEAR of @u and @us
+        if uid is not None:  # as the candidate: nothing of it runs any more
+            self._as_candidate(clear)
+        else:  # the candidate is our own uid (in our own user namespace, when we got one)
+            clear()
         if not self.pid1 and (uid is not None or self.cfg.get("wipe")) and (ipc := _sysv_ipc(uid)):
             for kind, ident in ipc:
                 _ipc_rmid(kind, ident)
@@ -970,6 +984,22 @@ class WarmRunner:
         return self.preludes[text]
 
 
+def _own_userns() -> bool:
+    """Not root: a user namespace that maps only our own uid and gid, in which we may make the other namespaces."""
+    uid, gid = os.getuid(), os.getgid()
+    if not _unshare(CLONE_NEWUSER):
+        return False
+    for path, text in (("/proc/self/setgroups", "deny"), ("/proc/self/uid_map", f"{uid} {uid} 1"),
+                       ("/proc/self/gid_map", f"{gid} {gid} 1")):
+        with suppress(OSError), open(path, "w") as f:
+            f.write(text)
+    # Per-sample PID namespaces need setns() back into a PID namespace this user namespace owns: become pid 1
+    # of one. The original process only waits and passes the exit status on.
+    if _unshare(CLONE_NEWPID) and (pid := os.fork()) != 0:
+        os._exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) & 0xFF)
+    return True
+
+
 def _fallback_namespaces(cfg: dict) -> list[str]:
     """The fallback (no bubblewrap), where the kernel grants it: a network namespace, and a mount namespace with
     private size-capped tmpfs on the shared tmp dirs and the library dirs the candidate may import from bound
@@ -1019,7 +1049,8 @@ def main() -> None:
     for fd in (0, 1):
         os.dup2(null, fd)
     cfg = _recv_header(rx)
-    granted = _fallback_namespaces(cfg) if cfg.get("fallback_ns") else []
+    cfg["userns"] = bool(cfg.get("fallback_ns")) and os.geteuid() != 0 and _own_userns()
+    granted = (["user"] if cfg["userns"] else []) + (_fallback_namespaces(cfg) if cfg.get("fallback_ns") else [])
     sys.path.extend(cfg.get("library_paths", []))
     if cfg.get("uid") is not None and "mount" not in granted and not cfg.get("workdir"):  # root fallback, no ns
         dirs = [p for p in dict.fromkeys(sys.path) if p and os.path.isdir(p) and _blocked_root(p)]
