@@ -16,6 +16,7 @@ from harness.pipeline import DEFAULT_DATASET, EvalConfig, run_eval
 from harness.problems import DEFAULT_END_DATE, DEFAULT_RELEASE, DEFAULT_START_DATE
 from harness.records import SamplingSpec
 from harness.sandbox import preflight
+from harness.summary import RunSummary
 from harness.verdicts import Limits
 
 DEFAULTS, LIMITS = SamplingSpec(), Limits()
@@ -147,44 +148,33 @@ def _parse_scalar(value: str):
     return {"true": True, "false": False}.get(value.lower(), value)
 
 
-def incomplete_reasons(summary: dict) -> list[str]:
-    """Why the score is not over every sample of the selection (empty: it is)."""
-    reasons = []
-    if summary.get("n_infra_error"):
-        reasons.append(f"{summary['n_infra_error']} infra_error samples (the grader could not decide)")
-    if summary.get("n_missing"):
-        reasons.append(f"{summary['n_missing']} samples missing (never produced)")
-    return reasons
-
-
-def headline(summary: dict) -> str:
+def headline(summary: RunSummary) -> str:
     """pass@1 with its interval, over how many problems of the selection; loud when some are not scored."""
-    selected = summary.get("n_problems_selected") or summary["n_problems"]
-    ci = summary.get("ci95") or {}
-    head = f"pass@1 {100 * summary['pass@1']:.2f}%"
-    if ci.get("low") is not None:
-        head += f"  (95% CI {100 * ci['low']:.2f}..{100 * ci['high']:.2f}, {ci.get('method', '')})"
-    if summary["n_problems"] < selected:
-        head += f"  over {summary['n_problems']} OF {selected} PROBLEMS only"
+    selected = summary.n_problems_selected or summary.n_problems
+    ci = summary.ci95
+    head = f"pass@1 {100 * summary.pass_at_1:.2f}%"
+    if ci.low is not None and ci.high is not None:
+        head += f"  (95% CI {100 * ci.low:.2f}..{100 * ci.high:.2f}, {ci.method})"
+    if summary.n_problems < selected:
+        head += f"  over {summary.n_problems} OF {selected} PROBLEMS only"
     else:
-        head += f"  over {summary['n_problems']} problems"
-    return head + f", {summary['n_samples']} samples"
+        head += f"  over {summary.n_problems} problems"
+    return head + f", {summary.n_samples} samples"
 
 
-def format_summary(summary: dict) -> str:
+def format_summary(summary: RunSummary) -> str:
     """A short human-readable summary: headline with interval, pass@k, difficulty breakdown, verdicts, and what is
     incomplete (infra errors, missing samples) with what to do about it."""
     from tabulate import tabulate
 
-    reasons = incomplete_reasons(summary)
+    reasons = summary.incomplete_reasons()
     warning = [f"INCOMPLETE: {'; '.join(reasons)}. This is not a score over the whole selection: re-run with "
                "--resume to fill the gaps"] if reasons else []
-    if summary.get("pass@1") is None:
-        return "\n".join(warning + [f"no sample could be scored (verdicts: {summary.get('verdict_counts', {})})"])
-    rows = [[f"pass@{k}", f"{100 * v:.2f}"] for k, v in summary.get("pass@k", {}).items() if v is not None]
-    rows += [[f"{name}", f"{100 * d['pass@1']:.2f}  ({d['n_problems']} problems)"]
-             for name, d in summary.get("by_difficulty", {}).items() if d.get("pass@1") is not None]
-    verdicts = ", ".join(f"{k} {v}" for k, v in sorted(summary.get("verdict_counts", {}).items()))
+    if summary.pass_at_1 is None:
+        return "\n".join(warning + [f"no sample could be scored (verdicts: {summary.verdict_counts})"])
+    rows = [[f"pass@{k}", f"{100 * v:.2f}"] for k, v in summary.pass_at_k.items()]
+    rows += [[name, f"{100 * d.pass_at_1:.2f}  ({d.n_problems} problems)"] for name, d in summary.by_difficulty.items()]
+    verdicts = ", ".join(f"{k} {v}" for k, v in sorted(summary.verdict_counts.items()))
     return "\n".join([headline(summary), tabulate(rows, tablefmt="plain"), f"verdicts: {verdicts}", *warning])
 
 
@@ -202,9 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     print(format_summary(summary))
-    keys = ("pass@1", "n_problems", "n_problems_selected", "n_samples", "n_infra_error", "n_missing")
-    print(json.dumps({k: summary[k] for k in keys if k in summary}))
-    return EXIT_INCOMPLETE if incomplete_reasons(summary) else EXIT_OK
+    print(json.dumps({"pass@1": summary.pass_at_1, "n_problems": summary.n_problems,
+                      "n_problems_selected": summary.n_problems_selected, "n_samples": summary.n_samples,
+                      "n_infra_error": summary.n_infra_error, "n_missing": summary.n_missing}))
+    return EXIT_INCOMPLETE if summary.incomplete_reasons() else EXIT_OK
 
 
 if __name__ == "__main__":

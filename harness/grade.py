@@ -31,6 +31,7 @@ from pathlib import Path
 from harness.errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, UserError
 from harness.problems import DEFAULT_RELEASE, HUB_DATASET
 from harness.records import LineJournal, SampleRecord, write_jsonl_atomic
+from harness.summary import GradeSummary
 from harness.validation import check_judge_settings
 from harness.verdicts import Limits, SampleResult, Verdict
 
@@ -187,7 +188,7 @@ def output_line(row: dict, code: str | None, extracted: bool, result: SampleResu
     return line
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace) -> GradeSummary:
     """Read, check, grade and write; returns the summary. Raises UserError before grading on bad input."""
     from harness.grading import JudgeSettings, grade_stream
     from harness.sandbox import preflight
@@ -226,7 +227,7 @@ def run(args: argparse.Namespace) -> dict:
     write_jsonl_atomic(out, lines)
     journal.path.unlink()
     summary = summarize(lines, problems, stats.wall_s, args.workers or _default_workers(args.sandbox))
-    Path(f"{out}.summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    Path(f"{out}.summary.json").write_text(summary.to_json() + "\n", encoding="utf-8")
     return summary
 
 
@@ -236,24 +237,20 @@ def _default_workers(sandbox: str) -> int:
     return default_judge_workers(sandbox)
 
 
-def summarize(lines: list[dict], problems: dict, wall_s: float, workers: int | None) -> dict:
+def summarize(lines: list[dict], problems: dict, wall_s: float, workers: int | None) -> GradeSummary:
     """harness.scoring's summary of the graded lines (each line its own sample: line order is the sample index),
     plus the sample pass rate and this run's throughput."""
     from harness.scoring import summarize as score
 
     records = [SampleRecord(question_id=str(line["question_id"]), sample_idx=i, verdict=line["verdict"],
                             passed=line["passed"]) for i, line in enumerate(lines)]
-    summary = score(records, problems=[problems[q] for q in {r.question_id for r in records} if q in problems],
-                    n_bootstrap=1000)
+    scores = score(records, problems=[problems[q] for q in {r.question_id for r in records} if q in problems],
+                   n_bootstrap=1000)
     n, passed = len(lines), sum(1 for line in lines if line["passed"])
-    summary.update({
-        "n_lines": n, "passed": passed, "pass_rate": passed / n if n else 0.0,
-        "tests_run": sum(line["tests_run"] for line in lines),
-        "tests_total": sum(line["tests_total"] for line in lines),
-        "wall_s": round(wall_s, 3), "samples_per_s": round(n / wall_s, 3) if wall_s > 0 else None,
-        "workers": workers,
-    })
-    return summary
+    return GradeSummary(
+        **dict(scores), n_lines=n, passed=passed, pass_rate=passed / n if n else 0.0,
+        tests_run=sum(line["tests_run"] for line in lines), tests_total=sum(line["tests_total"] for line in lines),
+        wall_s=round(wall_s, 3), samples_per_s=round(n / wall_s, 3) if wall_s > 0 else None, workers=workers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,12 +264,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"interrupted: every graded line is kept in {journal_path(Path(args.out))}; re-run with --resume "
               "to finish", file=sys.stderr)
         return EXIT_INTERRUPTED
-    counts = ", ".join(f"{k} {v}" for k, v in summary["verdict_counts"].items())
-    print(f"graded {summary['n_lines']} samples in {summary['wall_s']:.1f} s "
-          f"({summary['samples_per_s']} samples/s, {summary['tests_run']} tests run of {summary['tests_total']}); "
-          f"pass rate {100 * summary['pass_rate']:.2f}%; {counts}", file=sys.stderr)
-    if summary["n_infra_error"]:
-        print(f"INCOMPLETE: {summary['n_infra_error']} lines are infra_error (not graded)", file=sys.stderr)
+    counts = ", ".join(f"{k} {v}" for k, v in summary.verdict_counts.items())
+    print(f"graded {summary.n_lines} samples in {summary.wall_s:.1f} s "
+          f"({summary.samples_per_s} samples/s, {summary.tests_run} tests run of {summary.tests_total}); "
+          f"pass rate {100 * summary.pass_rate:.2f}%; {counts}", file=sys.stderr)
+    if summary.n_infra_error:
+        print(f"INCOMPLETE: {summary.n_infra_error} lines are infra_error (not graded)", file=sys.stderr)
         return EXIT_INCOMPLETE
     return EXIT_OK
 

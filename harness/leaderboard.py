@@ -149,8 +149,8 @@ def _import_official(args: argparse.Namespace) -> int:
     run = interop.import_eval_all(args.file, args.out, model=args.model, regrade=args.regrade, problems=problems,
                                   start_date=args.start_date, end_date=args.end_date)
     summary = run.read_summary()
-    print(f"imported {summary['n_samples']} samples on {summary['n_problems']} problems into {run.path}: "
-          f"pass@1 {100 * (summary['pass@1'] or 0):.2f}%")
+    print(f"imported {summary.n_samples} samples on {summary.n_problems} problems into {run.path}: "
+          f"pass@1 {100 * (summary.pass_at_1 or 0):.2f}%")
     return 0
 
 

@@ -28,6 +28,7 @@ from harness.records import (
     manifest_differences,
     package_versions,
 )
+from harness.summary import RunSummary
 from harness.validation import check_judge_settings
 from harness.verdicts import Limits, SampleResult, Verdict
 
@@ -296,7 +297,7 @@ def _replay_path(cfg: EvalConfig) -> str:
     return cfg.model
 
 
-def run_eval(cfg: EvalConfig) -> dict:
+def run_eval(cfg: EvalConfig) -> RunSummary:
     """Run (or resume) one evaluation and return its summary (also written to RUN_DIR/summary.json).
 
     Everything that can be refused (flags, prompt style, the problems, the backend) is checked before the run
@@ -324,9 +325,9 @@ def run_eval(cfg: EvalConfig) -> dict:
         backend.close()
     records = [r for r in run.iter_samples() if r.question_id in problems_by_id]
     summary = summarize(records, problems=problem_set.problems)
-    summary["n_missing"] = cfg.n * len(problem_set) - len({r.key for r in records})
-    summary["n_problems_selected"] = len(problem_set)
-    summary["run"] = {"model": cfg.model, "backend": cfg.backend, "out": str(run.path), **stats}
+    summary.n_missing = cfg.n * len(problem_set) - len({r.key for r in records})
+    summary.n_problems_selected = len(problem_set)
+    summary.run = {"model": cfg.model, "backend": cfg.backend, "out": str(run.path), **stats}
     run.write_summary(summary)
     return summary
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.summary import GroupScore, RunSummary
+
 MONTH_PLOT = "pass1_by_month.png"
 DIFFICULTY_PLOT = "pass1_by_difficulty.png"
 DIFFICULTIES = ("easy", "medium", "hard")
 
 
-def write_plots(summaries: Mapping[str, dict], out_dir, release_dates: Mapping[str, str] | None = None) -> list[Path]:
+def write_plots(summaries: Mapping[str, RunSummary], out_dir, release_dates: Mapping[str, str] | None = None) -> list[Path]:
     """summaries: run label -> scoring.summarize() output; release_dates: run label -> YYYY-MM-DD (marked on the
     month plot). Writes both PNGs into out_dir; returns their paths."""
     out = Path(out_dir)
@@ -28,14 +30,14 @@ def write_plots(summaries: Mapping[str, dict], out_dir, release_dates: Mapping[s
             plot_by_difficulty(summaries, out / DIFFICULTY_PLOT)]
 
 
-def plot_by_month(summaries: Mapping[str, dict], path, release_dates: Mapping[str, str] | None = None) -> Path:
+def plot_by_month(summaries: Mapping[str, RunSummary], path, release_dates: Mapping[str, str] | None = None) -> Path:
     plt = _pyplot()
-    months = sorted({m for s in summaries.values() for m in s["by_month"]})
+    months = sorted({m for s in summaries.values() for m in s.by_month})
     fig, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(months) + 2), 4.0))
     for label, summary in summaries.items():
-        xs = [i for i, m in enumerate(months) if m in summary["by_month"]]
-        groups = [summary["by_month"][months[i]] for i in xs]
-        ys = [100 * g["pass@1"] for g in groups]
+        xs = [i for i, m in enumerate(months) if m in summary.by_month]
+        groups = [summary.by_month[months[i]] for i in xs]
+        ys = [100 * g.pass_at_1 for g in groups]
         bars = ax.errorbar(xs, ys, yerr=_yerr(groups), marker="o", capsize=3, label=label)
         line = bars.lines[0]
         _label_n(ax, xs, ys, groups, line.get_color())
@@ -56,13 +58,13 @@ def plot_by_month(summaries: Mapping[str, dict], path, release_dates: Mapping[st
     return _save(plt, fig, path)
 
 
-def plot_by_difficulty(summaries: Mapping[str, dict], path) -> Path:
+def plot_by_difficulty(summaries: Mapping[str, RunSummary], path) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.0))
     width = 0.8 / max(1, len(summaries))
     for j, (label, summary) in enumerate(summaries.items()):
-        groups = [summary["by_difficulty"].get(d, {}) for d in DIFFICULTIES]
-        ys = [100 * g.get("pass@1", 0.0) for g in groups]
+        groups = [summary.by_difficulty.get(d) for d in DIFFICULTIES]
+        ys = [100 * g.pass_at_1 if g else 0.0 for g in groups]
         xs = [i + j * width for i in range(len(DIFFICULTIES))]
         bars = ax.bar(xs, ys, width=width, yerr=_yerr(groups), capsize=3, label=label)
         _label_n(ax, xs, ys, groups, bars.patches[0].get_facecolor() if bars.patches else None)
@@ -76,22 +78,22 @@ def plot_by_difficulty(summaries: Mapping[str, dict], path) -> Path:
     return _save(plt, fig, path)
 
 
-def _yerr(groups: list[dict]) -> list[list[float]]:
+def _yerr(groups: list[GroupScore | None]) -> list[list[float]]:
     """Asymmetric error bars (below, above) in percent from each group's ci95; 0 where there is none."""
     below, above = [], []
     for g in groups:
-        ci, y = g.get("ci95") or {}, 100 * g.get("pass@1", 0.0)
-        low, high = ci.get("low"), ci.get("high")
+        y = 100 * g.pass_at_1 if g else 0.0
+        low, high = (g.ci95.low, g.ci95.high) if g and g.ci95 else (None, None)
         below.append(max(0.0, y - 100 * low) if low is not None else 0.0)
         above.append(max(0.0, 100 * high - y) if high is not None else 0.0)
     return [below, above]
 
 
-def _label_n(ax, xs, ys, groups: list[dict], color) -> None:
+def _label_n(ax, xs, ys, groups: list[GroupScore | None], color) -> None:
     """Write each point's number of problems next to it."""
     for x, y, g in zip(xs, ys, groups):
         if g:
-            ax.annotate(f"n={g.get('n_problems', 0)}", (x, y), textcoords="offset points", xytext=(4, 4),
+            ax.annotate(f"n={g.n_problems}", (x, y), textcoords="offset points", xytext=(4, 4),
                         fontsize="x-small", color=color)
 
 

@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from harness.errors import UserError
+from harness.summary import RunSummary, read_summary
+from harness.verdicts import Verdict
 from pydantic_core import PydanticSerializationError
 
 SCHEMA_VERSION = 1
@@ -90,7 +94,7 @@ class SampleRecord(BaseModel):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     skipped_reason: str | None = None  # e.g. prompt longer than max_model_len
-    verdict: str
+    verdict: Verdict
     passed: bool
     tests_run: int = 0
     tests_total: int = 0
@@ -160,17 +164,23 @@ class RunDir:
         return self.manifest_path.exists()
 
     def read_manifest(self) -> RunManifest:
-        return RunManifest.model_validate_json(self.manifest_path.read_text(encoding="utf-8"))
+        """The manifest, its schema version checked (UserError when newer than this harness reads)."""
+        manifest = RunManifest.model_validate_json(self.manifest_path.read_text(encoding="utf-8"))
+        if manifest.schema_version > SCHEMA_VERSION:
+            raise UserError(f"{self.manifest_path}: manifest schema version {manifest.schema_version} is newer than "
+                            f"this harness reads ({SCHEMA_VERSION}); upgrade lcb-harness")
+        return manifest
 
     def write_manifest(self, manifest: RunManifest) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.manifest_path, manifest.model_dump_json(indent=2))
 
-    def write_summary(self, summary: dict) -> None:
-        _atomic_write(self.summary_path, json.dumps(summary, indent=2, sort_keys=False))
+    def write_summary(self, summary: RunSummary) -> None:
+        _atomic_write(self.summary_path, summary.to_json())
 
-    def read_summary(self) -> dict:
-        return json.loads(self.summary_path.read_text(encoding="utf-8"))
+    def read_summary(self) -> RunSummary:
+        """The summary file, its schema version checked (UserError when newer than this harness reads)."""
+        return read_summary(self.summary_path)
 
     def iter_samples(self) -> Iterator[SampleRecord]:
         yield from read_samples(self.samples_path)

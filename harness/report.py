@@ -30,6 +30,7 @@ from harness.errors import UserError
 from harness.problems import DEFAULT_END_DATE, DEFAULT_RELEASE, DEFAULT_START_DATE
 from harness.records import RunDir, RunManifest
 from harness.scoring import bootstrap_method, summarize
+from harness.summary import GroupScore, RunSummary
 
 REPORTED = "reported, not measured here"
 MEASURED = "measured"
@@ -78,7 +79,7 @@ class ScoredRun:
     label: str
     run: RunDir
     manifest: RunManifest
-    summary: dict
+    summary: RunSummary
 
 
 def score_runs(run_dirs: Sequence, *, seed: int = 0, n_bootstrap: int = 10000) -> list[ScoredRun]:
@@ -92,7 +93,7 @@ def score_runs(run_dirs: Sequence, *, seed: int = 0, n_bootstrap: int = 10000) -
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise LeaderboardError(f"{run.path}: unreadable run files ({first})") from None
         summary = summarize(records, seed=seed, n_bootstrap=n_bootstrap)
-        if summary["pass@1"] is None:
+        if summary.pass_at_1 is None:
             raise LeaderboardError(f"{run.path}: no graded sample to score yet")
         scored.append([manifest.label or manifest.model, run, manifest, summary])
     names = [s[0] for s in scored]
@@ -240,13 +241,13 @@ def _run_row(scored: ScoredRun, release_dates: Mapping[str, str]) -> dict:
     manifest, summary = scored.manifest, scored.summary
     window = f"{manifest.dataset.start_date}..{manifest.dataset.end_date}"
     release = release_date_of(scored, release_dates)
-    diff = summary["by_difficulty"]
-    n_min, n_max = summary["n_min"], summary["n_max"]
+    diff = summary.by_difficulty
+    n_min, n_max = summary.n_min, summary.n_max
     return {
-        "Set": set_name(manifest), "Model": scored.label, "Pass@1": 100 * summary["pass@1"],
-        "CI low": 100 * summary["ci95"]["low"], "CI high": 100 * summary["ci95"]["high"],
+        "Set": set_name(manifest), "Model": scored.label, "Pass@1": 100 * summary.pass_at_1,
+        "CI low": 100 * summary.ci95.low, "CI high": 100 * summary.ci95.high,
         "Easy": _diff(diff, "easy"), "Medium": _diff(diff, "medium"), "Hard": _diff(diff, "hard"),
-        "n": str(n_min) if n_min == n_max else f"{n_min}-{n_max}", "Problems": summary["n_problems"],
+        "n": str(n_min) if n_min == n_max else f"{n_min}-{n_max}", "Problems": summary.n_problems,
         "Delta": math.nan, "Window": window, "Source": _source(manifest),
         "Reference": str(scored.run.path.name),
         "Notes": "; ".join(n for n in (_contamination_note(release, manifest.dataset.start_date),
@@ -254,7 +255,7 @@ def _run_row(scored: ScoredRun, release_dates: Mapping[str, str]) -> dict:
     }
 
 
-def comparability_notes(manifest: RunManifest, summary: dict) -> list[str]:
+def comparability_notes(manifest: RunManifest, summary: RunSummary) -> list[str]:
     """What makes this run's figure not comparable with another's: missing hidden tests, no sandbox, partial."""
     d, notes = manifest.dataset, []
     if d.n_with_private_tests is not None and d.n_with_private_tests < d.n_problems:
@@ -269,8 +270,8 @@ def comparability_notes(manifest: RunManifest, summary: dict) -> list[str]:
         notes.append("isolation unknown")
     elif not any(word in str(isolation) for word in SANDBOXED):
         notes.append(f"UNSANDBOXED ({isolation})")
-    if summary["n_problems"] < d.n_problems:
-        notes.append(f"incomplete: {summary['n_problems']} of {d.n_problems} problems scored")
+    if summary.n_problems < d.n_problems:
+        notes.append(f"incomplete: {summary.n_problems} of {d.n_problems} problems scored")
     return notes
 
 
@@ -299,8 +300,8 @@ def _contamination_note(release: str | None, window_start: str) -> str:
     return ""
 
 
-def _diff(by_difficulty: dict, key: str) -> float:
-    return 100 * by_difficulty[key]["pass@1"] if key in by_difficulty else math.nan
+def _diff(by_difficulty: Mapping[str, GroupScore], key: str) -> float:
+    return 100 * by_difficulty[key].pass_at_1 if key in by_difficulty else math.nan
 
 
 def _pct(value) -> str:

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.records import SampleRecord
+from harness.summary import RunSummary
+from harness.verdicts import Verdict
 
 ERRATA_IDS = ("arc185_c", "arc189_a")  # official errata inside the v6 window (REFERENCE §1): graded as-is
-INFRA_ERROR = "infra_error"
 _BOOTSTRAP_CHUNK = 1000  # resamples per numpy batch: bounds memory at ~chunk * problems * 8 bytes
 
 
@@ -68,7 +69,7 @@ def tally_problems(records: Iterable[SampleRecord], problems=None) -> dict[str, 
     acc: dict[str, dict] = {}
     for rec in latest.values():
         slot = acc.setdefault(rec.question_id, {"n": 0, "c": 0, "infra": 0, "rec": rec})
-        if rec.verdict == INFRA_ERROR:
+        if rec.verdict is Verdict.INFRA_ERROR:
             slot["infra"] += 1
         else:
             slot["n"] += 1
@@ -101,15 +102,17 @@ def bootstrap_method(n_bootstrap: int, seed: int) -> str:
     return f"bootstrap over problems, {n_bootstrap} resamples, seed {seed}"
 
 
-def summarize(records: Iterable[SampleRecord], *, problems=None, seed: int = 0, n_bootstrap: int = 10000) -> dict:
-    """Everything summary.json carries. Fractions in [0, 1]; None where there is nothing to score."""
+def summarize(records: Iterable[SampleRecord], *, problems=None, seed: int = 0, n_bootstrap: int = 10000
+              ) -> RunSummary:
+    """Everything summary.json carries (harness.summary.RunSummary). Fractions in [0, 1]; None where there is
+    nothing to score."""
     records = list(records)
     tallies = tally_problems(records, problems)
     scored = [t for t in tallies.values() if t.n > 0]
     rates = np.array([t.pass_rate for t in scored], dtype=float)
     n_min = min((t.n for t in scored), default=0)
     verdicts = Counter(r.verdict for r in _dedup(records))
-    summary: dict = {
+    summary = {
         "pass@1": float(rates.mean()) if scored else None,
         "pass@k": {str(k): _mean_pass_at_k(scored, k) for k in range(1, n_min + 1)},
         "pass@k_note": (f"every k <= n_min={n_min}, the smallest number of decided samples of any scored problem; "
@@ -131,7 +134,7 @@ def summarize(records: Iterable[SampleRecord], *, problems=None, seed: int = 0, 
     if problems is not None:
         wanted = set(index_problems(problems))
         summary["n_problems_missing"] = len(wanted - set(tallies))
-    return summary
+    return RunSummary.model_validate(summary)
 
 
 def compare_runs(a_records: Iterable[SampleRecord], b_records: Iterable[SampleRecord], *, seed: int = 0,

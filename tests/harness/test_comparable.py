@@ -90,7 +90,8 @@ def test_toy_checkpoints_are_recognised_from_their_config(tmp_path):
 
 def test_plot_points_carry_error_bars_and_n():
     from harness.plots import _yerr
+    from harness.summary import GroupScore
 
-    groups = [{"pass@1": 0.5, "n_problems": 4, "ci95": {"low": 0.25, "high": 0.875}}, {}]
+    groups = [GroupScore.model_validate({"pass@1": 0.5, "n_problems": 4, "ci95": {"low": 0.25, "high": 0.875}}), None]
     below, above = _yerr(groups)
     assert below == [25.0, 0.0] and above == [37.5, 0.0]

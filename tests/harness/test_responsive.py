@@ -58,7 +58,7 @@ def test_first_ctrl_c_stops_at_once_and_keeps_every_graded_sample(tmp_path):
     assert took < TIME_LIMIT_S / 2, f"took {took:.1f} s to stop"  # before: the in-flight samples ran to 20 s
     assert "stopping… (Ctrl-C again to force)" in stderr and "--resume" in stderr
     lines = [json.loads(x) for x in samples.read_text().splitlines()]
-    assert [(x["sample_idx"], x["verdict"]) for x in lines] == [(0, "passed"), (1, "passed")]  # none half-judged
+    assert sorted((x["sample_idx"], x["verdict"]) for x in lines) == [(0, "passed"), (1, "passed")]  # none half-judged
 
 
 def test_progress_names_the_longest_running_sample():

@@ -90,7 +90,7 @@ def test_summary_of_run_a_by_hand():
                                    "wrong_answer": 6}
     assert s["errata"]["problems"] == {"arc185_c": {"n": 4, "c": 1}}
     assert s["errata"]["pass@1_excluding_errata"] == pytest.approx(2.5 / 5)
-    json.dumps(s)  # summary.json must be plain JSON
+    json.loads(s.to_json())  # summary.json is plain JSON
 
 
 def test_unequal_sample_counts_limit_k_to_the_smallest_n():
