@@ -3,7 +3,10 @@
 contest-date slider moved to a few windows in headless Chromium, and every row's pass@1 and 95% interval compared with
 harness.scoring.summarize on the same problems.
 
-    .venv/bin/python -m benchmarks.view_intervals [--out benchmarks/results/view_intervals.json]
+    .venv/bin/python -m benchmarks.view_intervals [--source dev|synthetic] [--out FILE]
+
+`--source synthetic` uses two synthetic 454-problem x 16-sample runs (benchmarks/view_runs.py) instead: finer pass
+rates than the dev runs' one sample per problem (no ../shared needed).
 
 pass@1 must agree exactly (same arithmetic); the interval uses the same bootstrap method with another random stream,
 so the differences printed are Monte Carlo error. Needs ../shared/lcb and Chromium. Does not cover: speed
@@ -21,6 +24,7 @@ from pathlib import Path
 from benchmarks.common import shared_missing
 from benchmarks.dev_leaderboard import build_runs
 from benchmarks.headless_chromium import Chromium, find_chromium
+from benchmarks.view_runs import synthetic_dataset, v6_like_problems, write_run
 from harness.records import RunDir
 from harness.scoring import summarize
 from harness.view.build import build_site
@@ -46,17 +50,30 @@ def move_slider(browser: Chromium, start: str, end: str) -> tuple[str, str]:
     return dates[lo_now], dates[hi_now]  # where the handles are, so a slider bug cannot hide behind this script
 
 
+def _runs(source: str, tmp: Path) -> list[RunDir]:
+    if source == "dev":
+        return [RunDir(p) for p in build_runs(tmp)]
+    problems = v6_like_problems(454)
+    dataset = synthetic_dataset(problems)
+    return [write_run(tmp / f"syn{i}", problems, dataset, n_samples=16, skill=skill, seed=i, label=f"Synthetic {i}")
+            for i, skill in enumerate((0.55, 0.45))]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "view_intervals.json")
+    p.add_argument("--source", choices=("dev", "synthetic"), default="dev")
+    p.add_argument("--out", type=Path, help="default: benchmarks/results/view_intervals[_synthetic].json")
     args = p.parse_args(argv)
-    why = shared_missing() or (None if find_chromium() else "no Chromium found (Debian's chromium or $LCB_CHROMIUM)")
+    suffix = "" if args.source == "dev" else "_synthetic"
+    args.out = args.out or ROOT / "benchmarks" / "results" / f"view_intervals{suffix}.json"
+    why = (shared_missing() if args.source == "dev" else None) or (
+        None if find_chromium() else "no Chromium found (Debian's chromium or $LCB_CHROMIUM)")
     if why:
         print(f"error: {why}", file=sys.stderr)
         return 2
-    result: dict = {"windows": []}
+    result: dict = {"source": args.source, "windows": []}
     with tempfile.TemporaryDirectory() as tmp, Chromium(find_chromium()) as browser:
-        runs = [RunDir(p) for p in build_runs(Path(tmp))]
+        runs = _runs(args.source, Path(tmp))
         build_site([r.path for r in runs], Path(tmp) / "site")
         browser.goto((Path(tmp) / "site" / "index.html").as_uri())
         browser.wait_for("document.querySelectorAll('tr.run').length")
