@@ -52,10 +52,13 @@ from harness.backends.common import render_chat_prompt, sample_seed
 from harness.backends.fleet import Router
 from harness.backends.openai_protocol import (
     CompletionLimit,
+    describe_request_error,
     error_message,
     is_context_overflow,
+    local_tokenizer_exists,
     parse_drop_fields,
     parse_extra_body,
+    read_choices,
     refusal_hint,
     refused_fields,
     request_body,
@@ -124,7 +127,7 @@ class OpenAIBackend:
         from local files, only to count prompt tokens for the completion limit."""
         name = self.options.extra.get("tokenizer") or self.model
         needed = self.endpoint == "completions"
-        if not (needed or _local_tokenizer(name)):
+        if not (needed or local_tokenizer_exists(name)):
             return None, None  # not importing transformers (seconds) for a tokenizer that is not here
         try:
             from transformers import AutoTokenizer
@@ -319,7 +322,7 @@ class OpenAIBackend:
             except httpx.RequestError as exc:
                 self.router.release(server, ok=False)
                 avoid.add(server.url)
-                last = _describe(exc, self.options.request_timeout_s, server.url)
+                last = describe_request_error(exc, self.options.request_timeout_s, server.url)
                 continue
             self.router.release(server, ok=response.status_code != 429 and response.status_code < 500)
             try:
@@ -344,7 +347,7 @@ class OpenAIBackend:
                 return [Completion(unit.request.question_id, i, None, skipped_reason=reason) for i in unit.indices]
             raise BackendError(self._config_error(status, url, message, body))
         try:
-            return self._completions(unit, response.json())
+            return read_choices(unit.request.question_id, unit.indices, response.json())
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise _Retryable(f"malformed response from {url}: {exc!r}") from exc
 
@@ -375,50 +378,3 @@ class OpenAIBackend:
         else:
             body["prompt"] = prompt
         return body, skip
-
-    def _completions(self, unit: _Unit, payload: dict) -> list[Completion]:
-        choices = sorted(payload["choices"], key=lambda c: c.get("index", 0))
-        if not choices or len(choices) > len(unit.indices):
-            raise ValueError(f"asked for {len(unit.indices)} choices, got {len(choices)}")
-        usage = payload.get("usage") or {}
-        prompt_tokens = usage.get("prompt_tokens")
-        out = []
-        for idx, choice in zip(unit.indices, choices):
-            tokens = len(choice["token_ids"]) if choice.get("token_ids") is not None else (
-                usage.get("completion_tokens") if len(choices) == 1 else None)
-            out.append(Completion(unit.request.question_id, idx, _choice_text(choice),
-                                  finish_reason=choice.get("finish_reason"), prompt_tokens=prompt_tokens,
-                                  completion_tokens=tokens))
-        return out
-
-
-def _local_tokenizer(name: str) -> bool:
-    """Whether a tokenizer for `name` is on this machine: a folder, or a hub id in the Hugging Face cache."""
-    if os.path.isdir(os.path.expanduser(name)):
-        return True
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        return isinstance(try_to_load_from_cache(name, "tokenizer_config.json"), str)
-    except (ValueError, OSError):  # not a valid hub id
-        return False
-
-
-def _choice_text(choice: dict) -> str:
-    if "message" not in choice:
-        return choice["text"]
-    message = choice["message"]
-    content = message.get("content") or ""
-    # a server started with a reasoning parser splits the thinking off; put it back so extraction sees it all
-    reasoning = message.get("reasoning_content") or message.get("reasoning")
-    return f"<think>\n{reasoning}\n</think>\n\n{content}" if reasoning else content
-
-
-def _describe(exc: BaseException, timeout_s: float, url: str) -> str:
-    import httpx
-
-    if isinstance(exc, httpx.TimeoutException):
-        return f"{url} timed out after {timeout_s:g} s"
-    if isinstance(exc, httpx.ConnectError):
-        return f"{url} refused or unreachable ({exc})"
-    return str(exc) or type(exc).__name__

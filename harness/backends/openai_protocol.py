@@ -13,18 +13,22 @@ max_model_len minus the prompt's tokens, counted with a local tokenizer when one
 the prompt's UTF-8 bytes (a byte-level BPE never has more tokens than bytes) plus PROMPT_SLACK_TOKENS for the chat
 template; else DEFAULT_MAX_TOKENS. `CompletionLimit.describe` is the line printed at the start of a run.
 
+Reading answers: `read_choices` turns a response into Completions (fewer choices than asked is allowed: the caller
+asks for the rest), `choice_text` puts back reasoning a server split off, `error_message` is a server's error text.
 Not covered: sending requests, retries, routing (harness.backends.openai and .fleet).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from harness.backends import BackendError
+from harness.backends.base import Completion
 from harness.backends.common import completion_budget, render_chat_prompt, too_long_reason
 from harness.records import SamplingSpec
 
@@ -180,3 +184,51 @@ class CompletionLimit:
             return None, None, (f"prompt may not fit: up to {bound} tokens >= max_model_len {self.max_model_len} "
                                 "(pass --backend-opt tokenizer=PATH to count them exactly)")
         return self.max_model_len - bound, None, None
+
+
+def read_choices(question_id: str, indices: tuple[int, ...], payload: dict) -> list[Completion]:
+    """Completions for indices[:k] from the k choices of an answer (1 <= k <= len(indices), else ValueError)."""
+    choices = sorted(payload["choices"], key=lambda c: c.get("index", 0))
+    if not choices or len(choices) > len(indices):
+        raise ValueError(f"asked for {len(indices)} choices, got {len(choices)}")
+    usage = payload.get("usage") or {}
+    prompt_tokens = usage.get("prompt_tokens")
+    out = []
+    for idx, choice in zip(indices, choices):
+        tokens = len(choice["token_ids"]) if choice.get("token_ids") is not None else (
+            usage.get("completion_tokens") if len(choices) == 1 else None)
+        out.append(Completion(question_id, idx, choice_text(choice), finish_reason=choice.get("finish_reason"),
+                              prompt_tokens=prompt_tokens, completion_tokens=tokens))
+    return out
+
+
+def choice_text(choice: dict) -> str:
+    if "message" not in choice:
+        return choice["text"]
+    message = choice["message"]
+    content = message.get("content") or ""
+    # a server started with a reasoning parser splits the thinking off; put it back so extraction sees it all
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    return f"<think>\n{reasoning}\n</think>\n\n{content}" if reasoning else content
+
+
+def describe_request_error(exc: BaseException, timeout_s: float, url: str) -> str:
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{url} timed out after {timeout_s:g} s"
+    if isinstance(exc, httpx.ConnectError):
+        return f"{url} refused or unreachable ({exc})"
+    return str(exc) or type(exc).__name__
+
+
+def local_tokenizer_exists(name: str) -> bool:
+    """Whether a tokenizer for `name` is on this machine: a folder, or a hub id in the Hugging Face cache."""
+    if os.path.isdir(os.path.expanduser(name)):
+        return True
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(name, "tokenizer_config.json"), str)
+    except (ValueError, OSError):  # not a valid hub id
+        return False

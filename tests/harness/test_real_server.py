@@ -88,6 +88,7 @@ def test_a_field_the_server_refuses_stops_the_run_with_one_line_naming_it(served
     lines = error_lines(res)
     assert len(lines) == 1, res.stderr
     assert "refused the request field 'top_k' (HTTP 422" in lines[0] and "pass --top-k -1" in lines[0]
+    assert not (tmp_path / "run").exists()  # nothing was recorded: the corrected command can use the same --out
 
 
 def test_a_wrong_model_name_is_a_configuration_error_not_a_zero_score(served_model, tmp_path):
