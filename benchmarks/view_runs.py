@@ -50,7 +50,7 @@ def synthetic_dataset(problems: Sequence[StubProblem], content_hash: str = "f" *
 
 def write_run(path, problems: Sequence, dataset: DatasetSpec, *, n_samples: int, skill: float, seed: int,
               label: str, release_date: str | None = None, raw_chars: int = 600,
-              overrides: Mapping[tuple[str, int], SampleRecord] = {}) -> RunDir:
+              overrides: Mapping[tuple[str, int], SampleRecord] | None = None) -> RunDir:
     """A run directory whose sample pass rates scatter around `skill` (lower for harder problems)."""
     run = RunDir(path)
     run.write_manifest(RunManifest(model=f"synthetic/{label}", backend="replay", sampling=SamplingSpec(n=n_samples),
@@ -64,7 +64,7 @@ def write_run(path, problems: Sequence, dataset: DatasetSpec, *, n_samples: int,
         for p in problems:
             p_pass = min(1.0, max(0.0, skill + offset.get(str(p.difficulty), 0.0) + rng.uniform(-0.35, 0.35)))
             for i in range(n_samples):
-                rec = overrides.get((p.question_id, i)) or _record(p, i, rng.random() < p_pass, rng, raw_chars)
+                rec = (overrides or {}).get((p.question_id, i)) or _record(p, i, rng.random() < p_pass, rng, raw_chars)
                 f.write(rec.model_dump_json() + "\n")
     return run
 

@@ -45,12 +45,12 @@ class SiteInfo:
     notes: tuple[str, ...]
 
 
-def build_site(run_dirs: Sequence, out: Path, *, dataset: str | None = None, release_dates: Mapping[str, str] = {},
+def build_site(run_dirs: Sequence, out: Path, *, dataset: str | None = None, release_dates: Mapping[str, str] | None = None,
                seed: int = 0, n_bootstrap: int = 10000) -> SiteInfo:
     """Score the runs, write the site under `out` (refusing a non-empty folder it did not write) and say what it did."""
     out = Path(out)
     _check_out(out)
-    runs = collect.load_run_data(run_dirs, release_dates=release_dates, seed=seed, n_bootstrap=n_bootstrap)
+    runs = collect.load_run_data(run_dirs, release_dates=release_dates or {}, seed=seed, n_bootstrap=n_bootstrap)
     problems_by_run, notes = {}, []
     cache: dict = {}
     for run in runs:

@@ -4,8 +4,8 @@
    harness.scoring.bootstrap_mean_ci: resample the problems with replacement (10000 times by default), take the
    mean of each resample, and report the 2.5th and 97.5th percentiles with linear interpolation (numpy's default).
    Only the random stream differs (numpy's PCG64 is not reproduced here; this uses xoshiro128** seeded with the
-   same seed), so the browser's interval equals harness.scoring's up to Monte Carlo error (about 0.1-0.2 points at
-   454 problems, checked in tests/harness/test_view_browser.py). Over the full selection the page shows the
+   same seed), so the browser's interval equals harness.scoring's up to Monte Carlo error (0.12-0.15 points on
+   454 x 16 runs: benchmarks/view_intervals.py; tests/harness/test_view_browser.py checks it). Over the full selection the page shows the
    interval harness.scoring computed. */
 "use strict";
 LCB.stats = (function () {
