@@ -133,12 +133,20 @@ def test_grade_resume_grades_only_what_the_interrupted_run_left(tmp_path, data):
     one_error_line(cli("harness.grade", *grade, "--resume"), "made for other input")
 
 
-def test_leaderboard_and_export_outputs_are_checked(tmp_path):
-    one_error_line(cli("harness.leaderboard", RUN_A, "--no-plots", "--out", tmp_path), "is a directory")
+def test_leaderboard_and_export_outputs_are_checked(tmp_path, capsys):
+    from harness.leaderboard import main as leaderboard
+
+    def check(argv: list, needle: str) -> None:
+        assert leaderboard([str(a) for a in argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and needle in err[0], err
+
+    check([RUN_A, "--no-plots", "--out", tmp_path], "is a directory")
     mine = tmp_path / "lb.md"
     mine.write_text("mine")
-    one_error_line(cli("harness.leaderboard", RUN_A, "--no-plots", "--out", mine), "--overwrite")
-    assert mine.read_text() == "mine"
-    assert cli("harness.leaderboard", RUN_A, "--no-plots", "--out", mine, "--overwrite").returncode == 0
-    one_error_line(cli("harness.leaderboard", "export-official", RUN_A, "--out", tmp_path), "is a directory")
-    one_error_line(cli("harness.leaderboard", "export-official", RUN_A, "--out", mine), "--overwrite")
+    check([RUN_A, "--no-plots", "--out", mine], "--overwrite")
+    assert mine.read_text() == "mine"  # today: replaced
+    assert leaderboard([str(RUN_A), "--no-plots", "--out", str(mine), "--overwrite"]) == 0
+    capsys.readouterr()
+    check(["export-official", RUN_A, "--out", tmp_path], "is a directory")
+    check(["export-official", RUN_A, "--out", mine], "--overwrite")
