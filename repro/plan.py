@@ -73,7 +73,7 @@ def layer_activation_bytes(shape: ModelShape, tokens: int) -> float:
 
 def state_bytes(params: int, zero_stage: int, gpus: int) -> dict[str, float]:
     """Weights, fp32 masters, gradients and AdamW state on one GPU for a ZeRO stage."""
-    shard = lambda n, from_stage: n / gpus if zero_stage >= from_stage else n  # noqa: E731
+    shard = lambda n, from_stage: n / gpus if zero_stage >= from_stage else n
     if zero_stage == 0:
         return {"weights": 4 * params, "gradients": 4 * params, "optimizer": 8 * params}
     return {"weights": shard(2 * params, 3), "master": 4 * params / gpus, "gradients": shard(4 * params, 2),
@@ -107,20 +107,20 @@ def vllm_lines(cfg: ReproConfig, gpu_memory_gb: float) -> list[str]:
     kv_per_token = 4 * shape.num_layers * shape.num_key_value_heads * shape.head_dim / tp
     per_seq = kv_per_token * cfg.longest_sequence()
     free = cfg.vllm.gpu_memory_utilization * gpu_memory_gb * GB - weights
-    return [f"vllm (per GPU, tp {tp}): weights {weights / GB:.1f} GB, KV cache {per_seq / GB:.2f} GB per "
+    return [(f"vllm (per GPU, tp {tp}): weights {weights / GB:.1f} GB, KV cache {per_seq / GB:.2f} GB per "
             f"{cfg.longest_sequence()}-token sequence -> about {max(int(free // per_seq), 0)} full-length sequences "
-            f"in flight per engine"]
+            f"in flight per engine")]
 
 
 def render(cfg: ReproConfig, p: MemoryPlan) -> str:
     lines = [
-        f"{cfg.name}: {cfg.model_shape.num_params() / 1e9:.2f}B parameters, ZeRO stage {cfg.launch.zero_stage}, "
-        f"{p.gpus} training GPUs of {p.capacity / GB:.0f} GB",
-        f"batch: micro-batch {p.micro_batch} x accumulation {p.accumulation} x {p.gpus} GPUs = "
+        (f"{cfg.name}: {cfg.model_shape.num_params() / 1e9:.2f}B parameters, ZeRO stage {cfg.launch.zero_stage}, "
+        f"{p.gpus} training GPUs of {p.capacity / GB:.0f} GB"),
+        (f"batch: micro-batch {p.micro_batch} x accumulation {p.accumulation} x {p.gpus} GPUs = "
         f"{p.rollouts_per_step} rollouts per step = {p.rollouts_per_step // cfg.group_size} prompts x group "
-        f"{cfg.group_size}",
-        f"sequence: {cfg.max_prompt_length} prompt + {p.seq_len - cfg.max_prompt_length} completion = "
-        f"{p.seq_len} tokens (gradient checkpointing {'on' if cfg.gradient_checkpointing else 'off'})",
+        f"{cfg.group_size}"),
+        (f"sequence: {cfg.max_prompt_length} prompt + {p.seq_len - cfg.max_prompt_length} completion = "
+        f"{p.seq_len} tokens (gradient checkpointing {'on' if cfg.gradient_checkpointing else 'off'})"),
     ]
     lines += [f"  {name:<12} {value / GB:8.1f} GB" for name, value in p.parts.items()]
     lines.append(f"  {'total':<12} {p.total / GB:8.1f} GB of {USABLE * p.capacity / GB:.0f} GB usable "

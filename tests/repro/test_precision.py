@@ -65,9 +65,8 @@ def _fixed_rollouts(trainer):
 def _step(checkpoint, tmp_path, *, bf16: bool, load_bf16_object: bool = False, reward=alternating_reward,
           steps: int = 1):
     """Train `steps` optimizer steps; return (weights before, weights after each step, trainer)."""
-    from transformers import AutoModelForCausalLM, TrainerCallback
-
     from datasets import Dataset
+    from transformers import AutoModelForCausalLM, TrainerCallback
 
     from repro.trainer import build_trainer
 
