@@ -10,7 +10,8 @@ fresh interpreter per program, measuring the CPU of the call alone (getrusage ar
 the same program goes through this judge (`harness.judge.grade` on the local sandbox: `cpu_s`, the candidate
 child's whole CPU, its output compared) and, for contrast, through the sandbox as a plain module (the judge's
 mode before harness/program.py). Rounds interleave the three ways, program by program; per program the median
-over rounds is kept. Printed: per-program CPU and ratios (ours / official), and their geometric means.
+over rounds is kept. Printed: per-program CPU and ratios (ours / official), and their geometric means (without
+`OUTLIERS`: `t += c` on a str is linear in a function and quadratic as module code).
 Target: function mode <= 1.10. Writes benchmarks/results/cpu_parity.json.
 
 Not covered: wall-clock time, the official grader's process pool overhead (benchmarks/judge_speed.py).
@@ -43,8 +44,8 @@ PROGRAMS = {
                       "b = [x + 1 for x in a]\nprint(sum(b))\n"), "6000000"),
     "dict counting": (("n = int(input())\nd = {}\nfor i in range(n):\n    k = i * 7919 % 1009\n"
                       "    d[k] = d.get(k, 0) + 1\nprint(len(d), max(d.values()))\n"), "4500000"),
-    "string building": (("n = int(input())\nt = ''\nparts = []\nfor i in range(n):\n    c = str(i % 10)\n"
-                        "    t += c\n    parts.append(c)\nprint(len(t), ''.join(parts).count('7'))\n"), "3000000"),
+    "string building": (("n = int(input())\nparts = []\nsize = 0\nfor i in range(n):\n    c = str(i % 100)\n"
+                        "    size += len(c)\n    parts.append(c)\nprint(size, ''.join(parts).count('7'))\n"), "3000000"),
     "sieve": (("n = int(input())\nis_p = [True] * (n + 1)\nis_p[0] = is_p[1] = False\ni = 2\nwhile i * i <= n:\n"
               "    if is_p[i]:\n        for j in range(i * i, n + 1, i):\n            is_p[j] = False\n    i += 1\n"
               "print(sum(is_p))\n"), "12000000"),
@@ -59,6 +60,10 @@ PROGRAMS = {
                       "    s += a * b\nprint(s)\n"), "400000\n" + "12 34\n" * 400000),
     "printing lines": ("n = int(input())\nfor i in range(n):\n    print(i, i * i)\n", "600000"),
 }
+# Not in the means: `t += c` on a str is linear in a function (CPython extends the string in place) and
+# quadratic as module code, so its module-mode ratio is unbounded (reported on its own).
+OUTLIERS = {"string +=": ("n = int(input())\nt = ''\nfor i in range(n):\n    t += str(i % 10)\nprint(len(t))\n",
+                          "300000")}
 QUICK = {"tiny loop": ("n = int(input())\ns = 0\nfor i in range(n):\n    s += i\nprint(s)\n", "1000")}
 
 CHILD = r"""
@@ -148,9 +153,10 @@ def measure(programs: dict, rounds: int) -> dict:
         rows.append({"program": name, "exec_mode": modes[name], "official_cpu_s": round(official, 4),
                      "ours_cpu_s": round(ours, 4), "module_cpu_s": round(module, 4),
                      "ratio": round(ours / official, 3), "module_ratio": round(module / official, 3)})
+    mean = [r for r in rows if r["program"] not in OUTLIERS]
     return {"sandbox": name_of_sandbox, "rounds": rounds, "programs": rows,
-            "geomean_ratio": round(_geomean([r["ratio"] for r in rows]), 3),
-            "geomean_module_ratio": round(_geomean([r["module_ratio"] for r in rows]), 3)}
+            "geomean_ratio": round(_geomean([r["ratio"] for r in mean]), 3),
+            "geomean_module_ratio": round(_geomean([r["module_ratio"] for r in mean]), 3)}
 
 
 def _geomean(values: list[float]) -> float:
@@ -163,13 +169,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="one tiny program, one round (checks the machinery)")
     p.add_argument("--out", default=str(RESULTS / "cpu_parity.json"))
     args = p.parse_args(argv)
-    report = measure(QUICK if args.quick else PROGRAMS, 1 if args.quick else args.rounds)
+    report = measure(QUICK if args.quick else {**PROGRAMS, **OUTLIERS}, 1 if args.quick else args.rounds)
     report["command"] = "python -m benchmarks.cpu_parity " + " ".join(argv if argv is not None else sys.argv[1:])
     print(f"{'program':<18}{'mode':<10}{'official s':>11}{'ours s':>9}{'ratio':>7}{'module s':>10}{'ratio':>7}")
     for r in report["programs"]:
         print(f"{r['program']:<18}{r['exec_mode']:<10}{r['official_cpu_s']:>11.3f}{r['ours_cpu_s']:>9.3f}"
               f"{r['ratio']:>7.2f}{r['module_cpu_s']:>10.3f}{r['module_ratio']:>7.2f}")
-    print(f"geometric mean ratio (ours / official): function mode {report['geomean_ratio']:.3f} "
+    print(f"geometric mean ratio (ours / official, {', '.join(OUTLIERS)} left out): function mode {report['geomean_ratio']:.3f} "
           f"(target <= 1.10); as a module {report['geomean_module_ratio']:.3f}")
     write_result(__import__("pathlib").Path(args.out), report)
     return 0

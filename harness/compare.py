@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from itertools import zip_longest
 
 _HEAD = 80  # characters of a line quoted in a diagnostic
 _CHUNK = 1 << 20  # bytes (or characters) of output split into lines at a time
@@ -36,8 +35,9 @@ class _NotUtf8(ValueError):
         self.offset = offset
 
 
-def _raw_lines(data: bytes | str) -> Iterator[str]:
-    """The text's "\\n"-separated lines, decoded (bytes: strict UTF-8) one chunk of whole lines at a time."""
+def _raw_chunks(data: bytes | str) -> Iterator[list[str]]:
+    """The text's "\\n"-separated lines, stripped, one chunk of ~_CHUNK bytes of whole lines at a time (bytes are
+    decoded as strict UTF-8)."""
     newline = b"\n" if isinstance(data, bytes) else "\n"
     start, size = 0, len(data)
     while True:
@@ -52,27 +52,36 @@ def _raw_lines(data: bytes | str) -> Iterator[str]:
                 chunk = chunk.decode("utf-8")
             except UnicodeDecodeError as err:
                 raise _NotUtf8(start + err.start) from None
-        yield from chunk.split("\n")
+        yield [line.strip() for line in chunk.split("\n")]
         if end < 0:
             return
         start = end + 1
 
 
-def _stripped_lines(data: bytes | str) -> Iterator[str]:
-    """Lazily, what the official `[line.strip() for line in text.strip().split("\\n")]` gives: stripping the whole
-    text drops the blank lines at both ends (one "" line if nothing is left); every line is stripped."""
+def _stripped_chunks(data: bytes | str) -> Iterator[list[str]]:
+    """What the official `[line.strip() for line in text.strip().split("\\n")]` gives, as consecutive non-empty
+    lists: stripping the whole text drops the blank lines at both ends (one "" line if nothing is left)."""
     blank_run, started = 0, False
-    for line in _raw_lines(data):
-        line = line.strip()
-        if not line:
-            blank_run += started
+    for lines in _raw_chunks(data):
+        if not started:
+            first = next((i for i, line in enumerate(lines) if line), None)
+            if first is None:
+                continue
+            lines, started = lines[first:], True
+        last = len(lines)
+        while last and not lines[last - 1]:
+            last -= 1
+        if last == 0:
+            blank_run += len(lines)
             continue
-        for _ in range(blank_run):
-            yield ""
-        blank_run, started = 0, True
-        yield line
+        while blank_run:  # blank lines between non-blank ones are lines; at the end they are not
+            n = min(blank_run, _CHUNK)
+            yield [""] * n
+            blank_run -= n
+        yield lines if last == len(lines) else lines[:last]
+        blank_run = len(lines) - last
     if not started:
-        yield ""
+        yield [""]
 
 
 def _decimal_tokens(line: str) -> list[Decimal] | None:
@@ -103,21 +112,53 @@ def _quote(text: str) -> str:
 
 def compare_stdout(actual: bytes | str, expected: str) -> tuple[bool, str]:
     """Official stdin comparison of a program's output with the expected text; returns (passed, detail).
-    Streams over both texts: the line counts are compared first (as officially), then the first differing line."""
-    n_got = n_want = 0
+    Streams over both texts a chunk of lines at a time: the line counts are compared first (as officially), then
+    the first differing line."""
+    if isinstance(actual, bytes) and _identical(actual, expected):  # the common pass, at memcmp speed
+        return True, ""
+    sides = [[_stripped_chunks(actual), [], 0, 0], [_stripped_chunks(expected), [], 0, 0]]  # chunks, buf, pos, n
     first_difference = ""
     try:
-        for got, want in zip_longest(_stripped_lines(actual), _stripped_lines(expected)):
-            n_got += got is not None
-            n_want += want is not None
-            if first_difference or got is None or want is None or got == want or _tokens_equal(got, want):
-                continue
-            first_difference = f"line {n_got}: expected {_quote(want)}, got {_quote(got)}"
+        while True:
+            for side in sides:
+                if side[2] == len(side[1]):
+                    side[1], side[2] = next(side[0], None) or [], 0
+            (_, got, gi, n_got), (_, want, wi, _) = sides
+            k = min(len(got) - gi, len(want) - wi)
+            if k == 0:
+                break
+            if not first_difference and got[gi:gi + k] != want[wi:wi + k]:
+                first_difference = _first_difference(got[gi:gi + k], want[wi:wi + k], n_got)
+            for side in sides:
+                side[2] += k
+                side[3] += k
+        n_got, n_want = (side[3] + len(side[1]) - side[2] + sum(map(len, side[0])) for side in sides)
     except _NotUtf8 as err:
         return False, f"output is not valid UTF-8 (byte offset {err.offset})"
     if n_got != n_want:
         return False, f"expected {n_want} line(s), got {n_got}"
     return (False, first_difference) if first_difference else (True, "")
+
+
+def _first_difference(got: list[str], want: list[str], before: int) -> str:
+    for number, (got_line, want_line) in enumerate(zip(got, want), start=before + 1):
+        if not (got_line == want_line or _tokens_equal(got_line, want_line)):
+            return f"line {number}: expected {_quote(want_line)}, got {_quote(got_line)}"
+    return ""
+
+
+def _identical(actual: bytes, expected: str) -> bool:
+    """Whether the output is byte for byte the expected text's UTF-8 (compared a chunk at a time)."""
+    done = 0
+    for start in range(0, len(expected), _CHUNK):
+        try:
+            piece = expected[start:start + _CHUNK].encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        if actual[done:done + len(piece)] != piece:
+            return False
+        done += len(piece)
+    return done == len(actual)
 
 
 def _parse_int(text: str) -> int | Decimal:

@@ -37,3 +37,13 @@ def test_quick_run_reports_ratios(tmp_path):
     (row,) = report["programs"]
     assert row["exec_mode"] == "function" and row["ratio"] > 0 and row["module_ratio"] > 0
     assert report["geomean_ratio"] == row["ratio"] and "cpu_parity --quick" in report["command"]
+
+
+def test_compare_memory_smoke(tmp_path):
+    from benchmarks import compare_memory
+
+    out = tmp_path / "memory.json"
+    assert compare_memory.main(["--mb", "1", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["streaming"]["passed"] and report["official_lists"]["passed"]
+    assert report["streaming"]["lines"] == 2**20 // 10

@@ -188,26 +188,35 @@ def test_predecoded_expected_value():
 
 # --- streaming: same verdicts as the official list-based rule, bounded memory ---------------------------------------
 
-def _official(actual: str, expected: str) -> bool:
+def _official(actual: str, expected: str) -> tuple[bool, str]:
+    """The official list-based rule (plus this judge's detail texts), to check the streaming one against."""
     got = [line.strip() for line in actual.strip().split("\n")]
     want = [line.strip() for line in expected.strip().split("\n")]
-    return len(got) == len(want) and all(g == w or compare_stdout(g, w)[0] for g, w in zip(got, want))
+    if len(got) != len(want):
+        return False, f"expected {len(want)} line(s), got {len(got)}"
+    for number, (g, w) in enumerate(zip(got, want), start=1):
+        if not (g == w or compare_stdout(g, w)[0]):
+            return False, f"line {number}: expected "  # the first differing line, by number
+    return True, ""
 
 
-def test_streaming_matches_the_official_lists_on_random_texts(monkeypatch):
+@pytest.mark.parametrize("chunk", [1, 3, 64])
+def test_streaming_matches_the_official_lists_on_random_texts(monkeypatch, chunk):
     import random
 
     import harness.compare
 
-    monkeypatch.setattr(harness.compare, "_CHUNK", 5)  # chunk boundaries everywhere
-    rng = random.Random(7)
-    pieces = ["1", "2", " ", "\n", "\n", "\t", "a", "\r", "\x0b", "é", "\u2028", "0.10", "1e-1"]
-    for _ in range(3000):
-        actual = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
-        expected = actual.replace("\t", " ") if rng.random() < 0.3 else \
-            "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
+    monkeypatch.setattr(harness.compare, "_CHUNK", chunk)  # chunk boundaries everywhere
+    rng = random.Random(chunk)
+    pieces = ["1", "2", " ", "\n", "\n", "\n\n", "\t", "a", "\r", "\x0b", "é", "\u2028", "0.10", "1e-1"]
+    for _ in range(1500):
+        actual = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        expected = actual.replace("\t", " ").replace("0.10", "0.1") if rng.random() < 0.4 else \
+            "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
         want = _official(actual, expected)
-        assert passes(actual.encode(), expected) == want and passes(actual, expected) == want, (actual, expected)
+        for given in (actual.encode(), actual):
+            got = compare_stdout(given, expected)
+            assert got[0] == want[0] and got[1].startswith(want[1]), (actual, expected)
 
 
 def test_invalid_utf8_offset_is_exact_across_chunks(monkeypatch):
@@ -227,7 +236,7 @@ MEMORY_PROBE = """
 import resource
 from harness.compare import compare_stdout
 actual = b"123456789\\n" * (32 * 2**20 // 10)
-expected = actual.decode()
+expected = "123456789 \\n" * (len(actual) // 10)  # equal once stripped, not byte-identical: line by line
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 assert compare_stdout(actual, expected) == (True, "")
 print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
