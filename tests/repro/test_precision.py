@@ -63,7 +63,7 @@ def _fixed_rollouts(trainer):
 
 
 def _step(checkpoint, tmp_path, *, bf16: bool, load_bf16_object: bool = False, reward=alternating_reward,
-          steps: int = 1):
+          steps: int = 1, use_cpu: bool = True):
     """Train `steps` optimizer steps; return (weights before, weights after each step, trainer)."""
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, TrainerCallback
@@ -71,7 +71,7 @@ def _step(checkpoint, tmp_path, *, bf16: bool, load_bf16_object: bool = False, r
     from repro.trainer import build_trainer
 
     path, tok = checkpoint
-    cfg = _cfg(bf16=bf16, stages=[{"name": "s", "max_completion_length": 3, "steps": steps}])
+    cfg = _cfg(bf16=bf16, use_cpu=use_cpu, stages=[{"name": "s", "max_completion_length": 3, "steps": steps}])
     data = Dataset.from_list([{"id": f"t{i}", "prompt": [{"role": "user", "content": t}]}
                               for i, t in enumerate(TEXTS)])
     model = AutoModelForCausalLM.from_pretrained(path) if load_bf16_object else str(path)
