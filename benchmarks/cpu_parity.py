@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.cpu_parity                 # ten loop-heavy programs, 3 interleaved rounds
     .venv/bin/python -m benchmarks.cpu_parity --quick         # one tiny program, one round (used by the tests)
+    .venv/bin/python -m benchmarks.cpu_parity --modes         # which mode each dev completion (../shared/lcb) gets
 
 The official grader runs a stdin program's top level inside a function (`wrapped_function`: imports hoisted to
 module level, every other top-level statement in the function, the import prelude first), with stdin and stdout
@@ -159,6 +160,28 @@ def measure(programs: dict, rounds: int) -> dict:
             "geomean_module_ratio": round(_geomean([r["module_ratio"] for r in mean]), 3)}
 
 
+def exec_modes() -> dict:
+    """How the dev completions would run: mode counts, module-mode reasons, and the analysis cost per sample."""
+    import time
+    from collections import Counter
+
+    from benchmarks.common import load_completions, load_problems_by_id
+    from harness.program import prepare
+
+    problems = load_problems_by_id()
+    pairs = [(problems[r["question_id"]].func_name, r["code"]) for r in load_completions()
+             if r.get("code") and r["code"].strip() and r["question_id"] in problems]
+    modes, reasons = Counter(), Counter()
+    started = time.perf_counter()
+    for func_name, code in pairs:
+        prepared = prepare(code, func_name, OFFICIAL_PRELUDE)
+        modes[prepared.mode] += 1
+        reasons[prepared.reason.split(" (")[0]] += prepared.mode == "module"
+    ms = 1000 * (time.perf_counter() - started) / max(1, len(pairs))
+    return {"samples": len(pairs), "modes": dict(modes), "module_reasons": {k: v for k, v in reasons.items() if v},
+            "ms_per_sample": round(ms, 2)}
+
+
 def _geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
@@ -167,8 +190,17 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="one tiny program, one round (checks the machinery)")
+    p.add_argument("--modes", action="store_true", help="only: which mode each dev completion gets (../shared/lcb)")
     p.add_argument("--out", default=str(RESULTS / "cpu_parity.json"))
     args = p.parse_args(argv)
+    if args.modes:
+        from benchmarks.common import shared_missing
+
+        if shared_missing():
+            print(f"skipped: {shared_missing()}", file=sys.stderr)
+            return 0
+        print(json.dumps(exec_modes(), indent=2))
+        return 0
     report = measure(QUICK if args.quick else {**PROGRAMS, **OUTLIERS}, 1 if args.quick else args.rounds)
     report["command"] = "python -m benchmarks.cpu_parity " + " ".join(argv if argv is not None else sys.argv[1:])
     print(f"{'program':<18}{'mode':<10}{'official s':>11}{'ours s':>9}{'ratio':>7}{'module s':>10}{'ratio':>7}")
