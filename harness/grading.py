@@ -111,9 +111,7 @@ def grade_stream(jobs: Iterable[tuple[Hashable, Problem, str | None]],
         stop_now(judge, deliver)
         raise
     except BaseException:
-        with deliver.lock:
-            deliver.stopping = True
-        judge.close(cancel_pending=True)
+        judge.close()  # e.g. the backend failed: what it generated (at a cost) is still graded and kept
         raise
     finally:
         if ticker is not None:

@@ -75,3 +75,27 @@ def test_progress_names_the_longest_running_sample():
     done.set_result(object())
     deliver.done("a", done)
     assert deliver.postfix().startswith("longest running: abc002_b")
+
+
+def test_a_failing_job_source_still_grades_what_it_produced(monkeypatch):
+    """A backend that dies mid-run (not Ctrl-C): the samples it did produce are still graded and delivered before
+    the error goes up (the throwaway subprocess sandbox of test_judge stands in for the jail)."""
+    import pytest
+
+    import harness.judge
+    from harness.grading import JudgeSettings, grade_stream
+    from harness.problems import problem_from_row
+    from tests.harness.test_judge import SubprocessSandbox
+
+    monkeypatch.setattr(harness.judge, "sandbox_factory", lambda name: SubprocessSandbox)
+    problem = problem_from_row(ROW)
+
+    def jobs():
+        yield 0, problem, GOOD
+        yield 1, problem, "print(0)"
+        raise RuntimeError("the backend died")
+
+    results: dict = {}
+    with pytest.raises(RuntimeError, match="backend died"):
+        grade_stream(jobs(), results.__setitem__, JudgeSettings(workers=2), progress=False)
+    assert {k: str(r.verdict) for k, r in results.items()} == {0: "passed", 1: "wrong_answer"}
