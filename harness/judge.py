@@ -5,7 +5,8 @@ What it does, per sample: no code -> `no_code` without running anything; a probl
 reward and eval reports it). Otherwise the code, preceded by the official LiveCodeBench import prelude (the
 star-imports and `sys.setrecursionlimit(50000)` the official grader puts in front of every solution, on ONE line so
 tracebacks are off by one line only; inserted after any leading `from __future__` imports, which the official
-grader breaks), runs in a sandbox session (one per sample: fresh state) on the tests in `DEFAULT_ORDER`: the public examples first,
+grader breaks) and, for a stdin program, with its top level inside a function as officially when that keeps its
+meaning (harness/program.py; `SampleResult.exec_mode` says how it ran), runs in a sandbox session (one per sample: fresh state) on the tests in `DEFAULT_ORDER`: the public examples first,
 then the hidden tests hardest first (input length descending, stable; `RunOrder` also offers pure hardest-first
 and the official order), one batch at a time; the sandbox returns raw bytes / JSON, and the comparison
 (harness/compare.py, the official rules) runs here, outside the jail. The first failing test ends the sample
