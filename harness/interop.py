@@ -165,9 +165,9 @@ def import_eval_all(path, out_dir, *, model: str, regrade: bool = False, problem
     manifest = RunManifest(
         model=model, backend="official-import", prompt_style="unknown", extract_mode="official",
         sampling=SamplingSpec(n=max((len(e["code_list"]) for e in entries), default=0)),
-        dataset=DatasetSpec(spec=str(path), release="unknown", start_date=start_date or (dates[0] if dates else ""),
-                            end_date=end_date or (dates[-1] if dates else ""), content_hash=_file_hash(path),
-                            n_problems=len(entries)),
+        dataset=DatasetSpec(spec=str(path), start_date=start_date or (dates[0] if dates else ""),
+                            end_date=end_date or (dates[-1] if dates else ""), n_problems=len(entries),
+                            **problem_set_identity(entries, problems)),
         limits=dict(limits.to_dict()) if limits is not None else {"source": "official grader"},
         generation={"imported_from": str(path), "regraded": regrade},
     )
@@ -297,12 +297,20 @@ def _epoch_ms(day: datetime) -> int:
     return int(midnight.timestamp() * 1000)
 
 
-def _file_hash(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def problem_set_identity(entries: list[dict], problems=None) -> dict:
+    """The imported run's problem set, so the leaderboard ranks it with runs on the same problems: with the
+    problems (--dataset) covering every entry, their content hash, release and hidden-test count (equal to an eval's
+    on the same selection); without, a hash of the question ids (imports of the same problems share it)."""
+    ids = sorted({str(e["question_id"]) for e in entries})
+    index = index_problems(problems)
+    if ids and all(q in index for q in ids):
+        from harness.problems import hash_problems
+
+        chosen = [index[q] for q in ids]
+        return {"content_hash": hash_problems(chosen), "release": str(getattr(problems, "release", "unknown")),
+                "n_with_private_tests": sum(1 for p in chosen if p.private_tests)}
+    return {"content_hash": hashlib.sha256("\n".join(["question_ids"] + ids).encode()).hexdigest(),
+            "release": "unknown"}
 
 
 def _write_samples(run: RunDir, records: list[SampleRecord]) -> None:

@@ -143,7 +143,7 @@ def _import_parser() -> argparse.ArgumentParser:
 def _import_official(args: argparse.Namespace) -> int:
     if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
         raise interop.InteropError(f"--out {args.out} already exists and is not an empty folder; choose a new one")
-    problems = _load_problems(args) if args.regrade else None
+    problems = _load_problems(args)  # with --dataset: the run's problem set is recorded as an eval would
     if args.regrade and problems is None:
         raise interop.InteropError("--regrade needs --dataset (the problems with their tests)")
     run = interop.import_eval_all(args.file, args.out, model=args.model, regrade=args.regrade, problems=problems,

@@ -95,3 +95,24 @@ def test_plot_points_carry_error_bars_and_n():
     groups = [GroupScore.model_validate({"pass@1": 0.5, "n_problems": 4, "ci95": {"low": 0.25, "high": 0.875}}), None]
     below, above = _yerr(groups)
     assert below == [25.0, 0.0] and above == [37.5, 0.0]
+
+
+def test_official_imports_of_the_same_problems_share_a_set(tmp_path):
+    from harness.interop import import_eval_all
+    from harness.problems import load_problems
+    from tests.harness.test_nothing_lost import ROW
+
+    dataset = tmp_path / "problems.jsonl"
+    dataset.write_text(json.dumps(ROW) + "\n")
+    manifests = []
+    for i, code in enumerate(["print(3)", "print(4)"]):  # two models' files: different bytes, same problems
+        src = tmp_path / f"m{i}_eval_all.json"
+        src.write_text(json.dumps([{**ROW, "code_list": [code], "graded_list": [i == 0], "output_list": [code]}]))
+        run = import_eval_all(src, tmp_path / f"run{i}", model=f"m{i}")
+        manifests.append(run.read_manifest())
+    assert manifests[0].dataset.content_hash == manifests[1].dataset.content_hash  # today: each file its own hash
+    selection = load_problems(str(dataset), "release_v6", None, None)
+    run = import_eval_all(tmp_path / "m0_eval_all.json", tmp_path / "with-problems", model="m0", problems=selection)
+    identity = run.read_manifest().dataset
+    assert identity.content_hash == selection.content_hash and identity.n_with_private_tests == 1
+    assert identity.release == "release_v6"
