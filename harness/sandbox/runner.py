@@ -49,8 +49,8 @@ HEAD_ON_LIMIT = 4096  # bytes of stdout sent back when the output limit is hit
 STATUS_FD, GO_FD, INPUT_FD = 3, 4, 5  # candidate-side fds: status/results out; LeetCode host: go-pipe, input memfd
 STARVED_SHARE = 0.05  # CPU share since the last look that counts as "still computing" (a sleeper gets ~0)
 CHILD_SETUP_FAILED = 0xE7  # exit code of a child whose jail setup (not candidate code) failed
-EXIT_RUNNER = 3  # a sample process's exit code asking the warm runner to exit too
 INT_DIGITS = 50_000  # sys.set_int_max_str_digits, as the official grader
+SAMPLE_HEADROOM_MB = 32  # the cgroup's memory limit above the candidate's, for the runner's own processes in it
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 36, 38
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER = 0x20000, 0x08000000, 0x40000000, 0x20000000, \
     0x10000000
@@ -158,16 +158,14 @@ def _child_setup(cfg: dict, limits: dict, fds: dict[int, int], cpu_rlimit: int |
                             (resource.RLIMIT_CORE, 0, 0), (resource.RLIMIT_MEMLOCK, 0, 0),
                             (resource.RLIMIT_MSGQUEUE, 0, 0)):  # no POSIX message queues (they outlive us)
         resource.setrlimit(res, (soft, hard))
-    for path in (cfg.get("cgroup") or {}).get("procs", []):  # the whole tree is accounted and limited from here
-        fd = os.open(path, os.O_WRONLY)
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
+    with suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:  # a cgroup OOM kill picks a candidate
+        f.write("1000")  # (raising needs no privilege; lowering the runner's own may be refused, e.g. here)
     if cfg.get("uid") is not None:
         _become(cfg["uid"])
     elif cfg.get("userns"):
         _drop_caps()
+    _keyctl(7, -4)  # KEYCTL_CLEAR of the uid's user keyrings (@u, @us), which outlive processes and samples:
+    _keyctl(7, -5)  # as the candidate uid, before its code runs, so nothing planted earlier reaches it
     if path_fds:
         _import_via_fds(cfg["path_dirs"], [max(fds) + 1 + i for i in range(len(path_fds))])
     os.chdir(cfg["workdir_now"])
@@ -445,6 +443,14 @@ def _proc_hwm_mb(pid: int) -> float:
     return 0.0
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in _listdir(f"/proc/{pid}/task"):
+        with suppress(OSError, ValueError), open(f"/proc/{pid}/task/{task}/children") as f:
+            out += [int(x) for x in f.read().split()]
+    return out
+
+
 def _descendants(pid: int) -> list[int]:
     """Every live descendant of `pid` (pids as /proc names them), from the kernel's per-thread children lists."""
     out, stack = [], [pid]
@@ -533,8 +539,9 @@ class Sample:
     """One sample, in its own process (pid 1 of a fresh PID + IPC namespace when granted): reads its frames from
     the channel, runs every test, cleans up after each, replies, and exits at the sample's end."""
 
-    def __init__(self, rx: int, tx: int, cfg: dict, header: dict, prelude, error: str, pid1: bool) -> None:
-        self.rx, self.tx, self.cfg, self.header, self.pid1 = rx, tx, cfg, header, pid1
+    def __init__(self, rx: int, tx: int, cfg: dict, header: dict, prelude, error: str, pid1: bool,
+                 release) -> None:
+        self.rx, self.tx, self.cfg, self.header, self.pid1, self.release = rx, tx, cfg, header, pid1, release
         self.func_name, self.limits = header.get("func_name"), header["limits"]
         self.tl = float(self.limits["time_limit_s"])
         # The limit is enforced on the tree's measured CPU (_supervise); RLIMIT_CPU is only a backstop well above
@@ -556,16 +563,17 @@ class Sample:
                 header = _recv_header(self.rx)
                 bodies = _recv_bodies(self.rx, header)
             except EOFError:
-                self.end()
-                return EXIT_RUNNER
+                header, bodies = {"op": "exit"}, []
             op = header.get("op")
             if op == "run":
                 _send(self.tx, *self.run(bodies[0] if bodies else b""))
-            elif op in ("end", "exit"):
-                clean = self.end()
-                if op == "exit":
-                    return EXIT_RUNNER
-                _send(self.tx, {"clean": clean})
+            elif op == "end":
+                self.release()  # our last frame is read: the next sample process may wait on the channel
+                _send(self.tx, {"clean": self.end()})
+                return 0
+            elif op == "exit":
+                self.end()
+                self.release(stop=True)  # the warm runner stops
                 return 0
             else:
                 _send(self.tx, {"status": "infra_error", "detail": f"unknown op {op!r}"})
@@ -574,8 +582,9 @@ class Sample:
         if not self.pid1:
             _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans come back to us, to be killed, reaped and accounted
         _keyctl(1, 0)  # KEYCTL_JOIN_SESSION_KEYRING(NULL): a fresh session keyring, dying with the sample
-        if self.cg is not None:
-            self.cg.limit(int(self.limits["memory_limit_mb"]) << 20, self.cfg["max_processes"])
+        if self.cg is not None:  # headroom for the runner's own processes, members too (warm, spare, active, old)
+            self.cg.limit((int(self.limits["memory_limit_mb"]) + SAMPLE_HEADROOM_MB) << 20,
+                          self.cfg["max_processes"] + 4)
         workdir = self.cfg["workdir_now"] = self.cfg.get("workdir") or self._new_workdir()
         os.environ["TMPDIR"] = os.environ["HOME"] = workdir  # inherited by every child
         if self.error:
@@ -804,10 +813,9 @@ class Sample:
         while time.monotonic() < end:  # (where /proc has no children lists, e.g. gVisor: by uid, as root)
             for pid in [-1] if self.pid1 else _descendants(self.outer) + (_uid_pids(uid) if uid else []):
                 _kill(pid)
-            for _ in range(50):
-                if _reap_all():
-                    return True
-                time.sleep(0.002)
+            # kill(-1) as pid 1 races no fork: wait for them all; else look again for late forks now and then
+            if _wait_all(max(0.001, end - time.monotonic()) if self.pid1 else 0.05):
+                return True
         return _reap_all()
 
     def wipe(self) -> bool:
@@ -817,16 +825,11 @@ class Sample:
         return all([_remove(p) for d in dirs for p in (os.path.join(d, e) for e in _listdir(d)) if p not in keep])
 
     def end(self) -> bool:
-        """After the last test: kill, wipe, clear the candidate uid's persistent keyrings; in the fallback
-        without namespaces also its SysV IPC and its files in the shared tmp dirs."""
+        """After the last test: kill and wipe; in the fallback without namespaces also the candidate's SysV IPC
+        and its files in the shared tmp dirs. (Its uid's keyrings are cleared as each candidate process starts.)"""
         self.host = None
         clean = all([self.sweep(), self.wipe()])
         uid = self.cfg.get("uid")
-        clear = lambda: [_keyctl(7, -4), _keyctl(7, -5)]  # noqa: E731 - KEYCTL_CLEAR of @u and @us
-        if uid is not None:  # as the candidate: nothing of it runs any more
-            self._as_candidate(clear)
-        else:  # the candidate is our own uid (in our own user namespace, when we got one)
-            clear()
         if not self.pid1 and (uid is not None or self.cfg.get("wipe")) and (ipc := _sysv_ipc(uid)):
             for kind, ident in ipc:
                 _ipc_rmid(kind, ident)
@@ -835,15 +838,6 @@ class Sample:
             shared = [p for d in WIPE_SHARED for p in _owned_by(d, uid)]
             clean = all([_remove(p) for p in [self.cfg["workdir_now"], *shared]]) and clean
         return clean
-
-    def _as_candidate(self, action) -> None:
-        if (pid := os.fork()) == 0:
-            try:
-                _become(self.cfg["uid"])
-                action()
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
 
 
 def _stop(pid: int, why: str):
@@ -880,6 +874,25 @@ def _uid_pids(uid: int) -> list[int]:
             if name.isdigit() and int(f.read().split("\nUid:")[1].split()[0]) == uid:
                 out.append(int(name))
     return out
+
+
+def _wait_all(timeout_s: float) -> bool:
+    """Reap children, blocking (they were all sent SIGKILL), until none is left (True) or the timeout passes."""
+    def expire(*_args) -> None:
+        raise TimeoutError
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        while True:
+            os.waitpid(-1, 0)
+    except ChildProcessError:
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _sysv_ipc(uid: int | None) -> list[tuple[str, int]]:
@@ -926,51 +939,81 @@ def _remove(path: str) -> bool:
 
 # ------------------------------------------------------------------------------------------------- the warm runner
 class WarmRunner:
-    """Reads frame headers only; per sample, forks a Sample process (in fresh PID + IPC namespaces when granted)
-    and waits for it. Never holds a byte of candidate code, input or output."""
+    """Keeps the next sample's process forked ahead (in fresh PID + IPC namespaces when granted). One baton byte
+    says which sample process may read the channel: the active one passes it on the moment it has read its last
+    frame ("end"), so the spare is already waiting when the next sample arrives; forking and tearing down stay
+    off the judge's critical path. The warm runner reads nothing from the channel after the config, so it never
+    holds a byte of candidate code, input or output."""
 
     def __init__(self, rx: int, tx: int, cfg: dict) -> None:
         self.rx, self.tx, self.cfg = rx, tx, cfg
         self.preludes: dict[str, tuple[dict, int]] = {}
+        self.live: set[int] = set()  # sample processes not reaped yet
+        (self.baton_r, self.baton_w), (self.spawn_r, self.spawn_w) = os.pipe(), os.pipe()
 
     def serve(self) -> None:
+        for text in ["", *self.cfg.get("preludes", [])]:  # computed here once; any other prelude per sample
+            with suppress(BaseException):
+                self._prelude(text)
+        os.write(self.baton_w, b"g")
         while True:
-            try:
-                header = _recv_header(self.rx)
-            except EOFError:
+            spare = self._spawn()
+            took = os.read(self.spawn_r, 1)  # b"n": a spare took the baton, fork the next; b"x": exit
+            self._reap()
+            if took != b"n":
+                _kill(spare)
                 return
-            if header.get("op") != "sample" or self._sample(header):
-                return  # "exit", or a frame that cannot come outside a sample: the judge starts afresh
 
-    def _sample(self, header: dict) -> bool:
-        """Run one sample in its own process; True when the runner should exit."""
-        prelude, error = None, ""
-        try:
-            prelude = self._prelude(header.get("prelude") or "")
-        except BaseException as exc:  # the judge's own code failed: not the candidate's doing
-            error = f"prelude failed: {type(exc).__name__}: {exc}"[:2000]
+    def _spawn(self) -> int:
         pid1 = _fresh_pid_ipc(self.cfg.get("pidns"))
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
-                code = Sample(self.rx, self.tx, self.cfg, header, prelude, error, pid1).serve()
+                os.read(self.baton_r, 1)
+                code = self._sample_process(pid1)
             except BaseException:
                 with suppress(BaseException):
                     __import__("traceback").print_exc()
             finally:
                 os._exit(code)
-        status = os.waitpid(pid, 0)[1]
-        end = time.monotonic() + 5
-        while not pid1 and not _reap_all() and time.monotonic() < end:  # a non-namespaced sample's leftovers
-            for p in _descendants(int(os.readlink("/proc/self"))):  # came to us (subreaper)
-                _kill(p)
-            time.sleep(0.002)
-        code = os.waitstatus_to_exitcode(status)
-        return code != 0  # EXIT_RUNNER, or a sample process that died mid-protocol: the channel is lost
+        self.live.add(pid)
+        return pid
+
+    def _reap(self) -> None:
+        """Reap finished sample processes; without PID namespaces also kill what their candidates left (it came
+        to us, the subreaper): every child of ours that is not a sample process, with its descendants."""
+        with suppress(ChildProcessError):
+            while (pid := os.waitpid(-1, os.WNOHANG)[0]) != 0:
+                self.live.discard(pid)
+        if self.cfg.get("pidns") is None:
+            me = int(os.readlink("/proc/self"))
+            for child in set(_children(me)) - self.live:
+                for p in [child, *_descendants(child)]:
+                    _kill(p)
+
+    def _sample_process(self, pid1: bool) -> int:
+        try:
+            header = _recv_header(self.rx)
+        except EOFError:
+            header = {}
+        if header.get("op") != "sample":  # "exit", EOF, or a frame that cannot come outside a sample
+            os.write(self.spawn_w, b"x")
+            return 0
+        os.write(self.spawn_w, b"n")
+        prelude, error = None, ""
+        try:
+            prelude = self._prelude(header.get("prelude") or "")
+        except BaseException as exc:  # the judge's own code failed: not the candidate's doing
+            error = f"prelude failed: {type(exc).__name__}: {exc}"[:2000]
+
+        def release(stop: bool = False) -> None:  # the next sample process may read now, or everyone stops
+            os.write(self.spawn_w if stop else self.baton_w, b"x" if stop else b"g")
+
+        return Sample(self.rx, self.tx, self.cfg, header, prelude, error, pid1, release).serve()
 
     def _prelude(self, text: str) -> tuple[dict, int]:
-        """The namespace and recursion limit the judge's trusted prelude leaves, computed once per runner."""
+        """The namespace and recursion limit the judge's trusted prelude leaves (cached in this process)."""
         if text not in self.preludes:
             import builtins
 
@@ -998,6 +1041,17 @@ def _own_userns() -> bool:
     if _unshare(CLONE_NEWPID) and (pid := os.fork()) != 0:
         os._exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) & 0xFF)
     return True
+
+
+def _join_cgroup(cfg: dict) -> None:
+    """The warm runner joins its cgroup once, at start, so that every sample process and candidate is born there:
+    moving a process takes a global lock that waits for an RCU grace period and stalls every fork meanwhile
+    (measured: ~10 ms per test when each candidate moved itself). The runner's and sample processes' own small
+    share (forking, the watch loop, output buffers) is then accounted with the candidate's, within a headroom;
+    a cgroup OOM kill picks a candidate first (candidates raise their oom_score_adj to 1000)."""
+    for path in (cfg.get("cgroup") or {}).get("procs", []):
+        with open(path, "w") as f:
+            f.write("0")
 
 
 def _fallback_namespaces(cfg: dict) -> list[str]:
@@ -1060,6 +1114,7 @@ def main() -> None:
     own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY)  # to return to before each sample's unshare
     cfg["pidns"] = own_pidns if cfg.get("namespaces", True) and _fresh_pid_ipc(own_pidns) else None
     granted += ["pid+ipc per sample"] if cfg["pidns"] is not None else []
+    _join_cgroup(cfg)
     _prctl(PR_SET_DUMPABLE, 0)  # a same-uid candidate cannot open /proc/<runner>/fd or ptrace us
     _prctl(PR_SET_NO_NEW_PRIVS, 1)  # inherited, irreversible: no execve gains privileges (the runner never execs)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a non-namespaced sample come back to us to be killed

@@ -787,3 +787,44 @@ def test_sysv_objects_of_a_sample_are_private_to_it(sb):
         assert s.run_batch([""])[0].stdout == b"True\n"
         host = [line.split()[0] for line in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]]
         assert str(key) not in host, "the candidate's SysV segment is in the host's IPC namespace"
+
+
+NON_ROOT_SCRIPT = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from harness.sandbox.base import RunSpec
+from harness.sandbox.jail import JailOptions
+from harness.sandbox.local import LocalSandbox
+from harness.verdicts import Limits
+code = '''
+import os, socket
+caps = open('/proc/self/status').read().split('CapEff:')[1].split()[0]
+try:
+    socket.create_connection(('127.0.0.1', 9), timeout=0.3)
+    net = 'net'
+except OSError:
+    net = 'no-net'
+print(os.getuid(), caps, net, os.listdir('/tmp'))
+open('/tmp/left', 'w').write('x')
+'''
+box = LocalSandbox(JailOptions(isolation="rlimits", library_paths=()))
+runs = [box.open_session(RunSpec(code, None, Limits(time_limit_s=2, wall_limit_s=4))).run_batch([""])[0]
+        for _ in range(2)]
+print(box.namespaces, [r.stdout.decode() for r in runs])
+box.close()
+"""
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root to start the judge as another (unprivileged) user")
+def test_the_fallback_without_root_takes_a_user_namespace_and_the_rest():
+    system_python, root = "/usr/bin/python3", Path(__file__).resolve().parents[2]
+    if not (os.path.exists(system_python) and subprocess.run(["which", "setpriv"], capture_output=True).returncode == 0):
+        pytest.skip("needs setpriv and a system python3 that an unprivileged user can run")
+    out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", system_python, "-c",
+                          NON_ROOT_SCRIPT, str(root)], capture_output=True, text=True, timeout=120, cwd="/")
+    if "Permission denied" in out.stderr or "No module named" in out.stderr:
+        pytest.skip(f"an unprivileged user cannot run the project here: {out.stderr[-200:]}")
+    if "'user'" not in out.stdout:
+        pytest.skip(f"no unprivileged user namespaces on this machine: {out.stdout[-200:]}")
+    assert "'net'" in out.stdout and "'mount'" in out.stdout and "'pid+ipc per sample'" in out.stdout
+    assert out.stdout.count("65534 0000000000000000 no-net []") == 2, out.stdout  # no caps, no net, fresh /tmp
