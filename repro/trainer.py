@@ -149,18 +149,19 @@ class ReproGRPOTrainer(GRPOTrainer):
         return batch
 
     # -- steps with no gradient ----------------------------------------------------------------------------------
-    def training_step(self, model, inputs, num_items_in_batch=None):
+    def _skip_update_without_gradient(self) -> None:
         """A step whose batch kept no row (every group dropped, or every reward unknown) has a zero gradient;
         AdamW would still move the weights along its momentum, so the update is skipped: the learning rate is 0
-        for this optimizer step (the scheduler sets it again after the step). Logged as `no_gradient_step`."""
-        loss = super().training_step(model, inputs, num_items_in_batch)
-        if self._no_gradient and self.optimizer is not None:
+        for this optimizer step (the scheduler sets it again after the step). Called from the loss, i.e. before
+        the backward pass, because under DeepSpeed the optimizer steps inside backward. Logged as
+        `no_gradient_step`."""
+        if self._no_gradient and self.model.training and self.optimizer is not None:
             for group in self.optimizer.param_groups:
                 group["lr"] = 0.0
-        return loss
 
     # -- loss ----------------------------------------------------------------------------------------------------
     def _compute_loss(self, model, inputs):
+        self._skip_update_without_gradient()
         prompt_ids, completion_ids = inputs["prompt_ids"], inputs["completion_ids"]
         completion_mask = inputs["completion_mask"]
         input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
