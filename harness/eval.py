@@ -168,8 +168,8 @@ def format_summary(summary: RunSummary) -> str:
     from tabulate import tabulate
 
     reasons = summary.incomplete_reasons()
-    warning = [f"INCOMPLETE: {'; '.join(reasons)}. This is not a score over the whole selection: re-run with "
-               "--resume to fill the gaps"] if reasons else []
+    warning = [(f"INCOMPLETE: {'; '.join(reasons)}. This is not a score over the whole selection: re-run with "
+                "--resume to fill the gaps")] if reasons else []
     if summary.pass_at_1 is None:
         return "\n".join(warning + [f"no sample could be scored (verdicts: {summary.verdict_counts})"])
     rows = [[f"pass@{k}", f"{100 * v:.2f}"] for k, v in summary.pass_at_k.items()]

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from harness.backends.base import BackendOptions, Completion, GenerationRequest
 from harness.errors import UserError
-from harness.sandbox import describe as describe_sandbox
 from harness.problems import DEFAULT_END_DATE, DEFAULT_RELEASE, DEFAULT_START_DATE, HUB_DATASET, Problem
 from harness.records import (
     DatasetSpec,
@@ -28,6 +27,7 @@ from harness.records import (
     manifest_differences,
     package_versions,
 )
+from harness.sandbox import describe as describe_sandbox
 from harness.summary import RunSummary
 from harness.validation import check_judge_settings
 from harness.verdicts import Limits, SampleResult, Verdict

@@ -11,17 +11,18 @@ import json
 import os
 import re
 import subprocess
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticSerializationError
 
 from harness.errors import UserError
 from harness.summary import RunSummary, read_summary
 from harness.verdicts import Verdict
-from pydantic_core import PydanticSerializationError
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -72,7 +73,7 @@ class RunManifest(BaseModel):
     sandbox: str = "local"
     model_release_date: str | None = None  # for the contamination flag on the leaderboard
     label: str | None = None  # display name on the leaderboard
-    created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     versions: dict[str, str] = Field(default_factory=dict)
     git_revision: str | None = None
     model_params: int | None = None  # estimated from a local checkpoint's config.json; None when unknown
@@ -123,7 +124,7 @@ def package_versions(names: tuple[str, ...] = ("lcb-harness", "vllm", "transform
 
 def git_revision(path: str | Path | None = None) -> str | None:
     try:
-        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path or Path(__file__).parent, text=True,
+        res = subprocess.run(["git", "rev-parse", "HEAD"], check=False, cwd=path or Path(__file__).parent, text=True,
                              capture_output=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -189,7 +190,7 @@ class RunDir:
         """Truncate a half-written last line left by a crash; returns the bytes removed."""
         return truncate_partial_tail(self.samples_path)
 
-    def open_appender(self) -> "SampleAppender":
+    def open_appender(self) -> SampleAppender:
         self.path.mkdir(parents=True, exist_ok=True)
         return SampleAppender(self.samples_path)
 
@@ -198,7 +199,7 @@ class SampleAppender:
     """Appends one record per line and fsyncs, so a SIGKILL loses at most the line being written."""
 
     def __init__(self, path: Path):
-        self._f = open(path, "a", encoding="utf-8")
+        self._f = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held open for the whole run
 
     def append(self, record: SampleRecord) -> None:
         try:
@@ -212,7 +213,7 @@ class SampleAppender:
     def close(self) -> None:
         self._f.close()
 
-    def __enter__(self) -> "SampleAppender":
+    def __enter__(self) -> SampleAppender:  # noqa: PYI034 - not meant to be subclassed
         return self
 
     def __exit__(self, *exc) -> None:
@@ -304,11 +305,11 @@ class LineJournal:
 
     def start(self, header: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "w", encoding="utf-8")
+        self._f = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - held open for the whole run
         self._write(header)
 
     def reopen(self) -> None:
-        self._f = open(self.path, "a", encoding="utf-8")
+        self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held open for the whole run
 
     def append(self, index: int, line: dict) -> None:
         self._write({"i": index, "line": line})
