@@ -32,7 +32,7 @@ from harness.errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER
 from harness.problems import DEFAULT_RELEASE, HUB_DATASET
 from harness.records import LineJournal, SampleRecord, write_jsonl_atomic
 from harness.summary import GradeSummary
-from harness.validation import check_judge_settings
+from harness.validation import check_judge_settings, check_out_parent
 from harness.verdicts import Limits, SampleResult, Verdict
 
 LIMITS = Limits()
@@ -130,6 +130,7 @@ def check_out(args: argparse.Namespace) -> Path:
     out = Path(args.out)
     if out.is_dir():
         raise UserError(f"--out {out} is a directory; --out names the output JSONL file")
+    check_out_parent(out)
     if out.exists() and out.resolve() == Path(args.completions).resolve():
         raise UserError("--out is the --completions file; choose another output path")
     if args.overwrite and args.resume:

@@ -22,6 +22,7 @@ from harness.errors import UserError
 from harness.plots import DIFFICULTY_PLOT, MONTH_PLOT, write_plots
 from harness.problems import ProblemsError
 from harness.scoring import compare_runs
+from harness.validation import check_out_parent
 
 SUBCOMMANDS = ("import-official", "export-official", "compare")
 FORMATS = ("md", "csv", "json")
@@ -100,6 +101,7 @@ def check_out_file(out: Path | None, overwrite: bool) -> None:
         return
     if out.is_dir():
         raise UserError(f"--out {out} is a directory; --out names the file to write")
+    check_out_parent(out)
     if out.exists() and not overwrite:
         raise UserError(f"--out {out} already exists: pass --overwrite to replace it, or choose another path")
 

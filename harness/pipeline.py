@@ -29,7 +29,7 @@ from harness.records import (
 )
 from harness.sandbox import describe as describe_sandbox
 from harness.summary import RunSummary
-from harness.validation import check_judge_settings
+from harness.validation import check_judge_settings, check_out_parent
 from harness.verdicts import Limits, SampleResult, Verdict
 
 DEFAULT_DATASET = HUB_DATASET
@@ -339,6 +339,7 @@ def check_out_dir(out: str | None) -> None:
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise EvalError(f"--out {path} is a file; --out names a run directory (a new or empty folder)")
+    check_out_parent(path)
     if path.is_dir() and not RunDir(path).exists() and any(path.iterdir()):
         raise EvalError(f"--out {path} is a folder that holds other files and no run; choose a new or empty folder")
 

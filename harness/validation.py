@@ -26,3 +26,17 @@ def check_judge_settings(time_limit_s: float | None = None, memory_limit_mb: int
                         f"got {memory_limit_mb}")
     if workers is not None and workers < 1:
         raise UserError(f"{names[2]} must be at least 1, got {workers}")
+
+
+def check_out_parent(path, flag: str = "--out") -> None:
+    """The nearest existing ancestor of an output path must be a folder this process can write into."""
+    import os
+    from pathlib import Path
+
+    parent = Path(path).absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"{flag} {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{flag} {path}: cannot write into {parent}")

@@ -61,6 +61,9 @@ def test_eval_never_writes_into_a_folder_or_file_it_did_not_create(tmp_path, dat
     a_file = tmp_path / "a_file"
     a_file.write_text("keep")
     one_error_line(cli("harness.eval", *eval_cmd(data, a_file)), "is a file")
+    one_error_line(cli("harness.eval", *eval_cmd(data, a_file / "run")), "is a file, not a folder")
+    grade = ["--dataset", data["dataset"], "--completions", data["completions"]]
+    one_error_line(cli("harness.grade", *grade, "--out", a_file / "g.jsonl"), "is a file, not a folder")
     assert a_file.read_text() == "keep"
 
 
