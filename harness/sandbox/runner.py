@@ -949,6 +949,7 @@ class WarmRunner:
         self.rx, self.tx, self.cfg = rx, tx, cfg
         self.preludes: dict[str, tuple[dict, int]] = {}
         self.live: set[int] = set()  # sample processes not reaped yet
+        self.exited: dict[int, int] = {}  # wait status of reaped sample processes
         (self.baton_r, self.baton_w), (self.spawn_r, self.spawn_w) = os.pipe(), os.pipe()
 
     def serve(self) -> None:
@@ -956,13 +957,35 @@ class WarmRunner:
             with suppress(BaseException):
                 self._prelude(text)
         os.write(self.baton_w, b"g")
+        active = None
         while True:
             spare = self._spawn()
-            took = os.read(self.spawn_r, 1)  # b"n": a spare took the baton, fork the next; b"x": exit
-            self._reap()
-            if took != b"n":
+            if self._next(active) != b"n":  # b"n": the spare took the baton, fork the next one
                 _kill(spare)
-                return
+                return  # "exit", or the active sample process died mid-protocol: the channel is lost
+            active = spare
+
+    def _next(self, active: int | None) -> bytes:
+        """What the spawn pipe says next, or b"" when the active sample process dies abnormally first."""
+        poller, pidfd = select.poll(), _pidfd(active) if active is not None else None
+        poller.register(self.spawn_r, select.POLLIN)
+        if pidfd is not None:
+            poller.register(pidfd, select.POLLIN)
+        try:
+            while True:
+                ready = {fd for fd, _ev in poller.poll()}
+                if self.spawn_r in ready:
+                    took = os.read(self.spawn_r, 1)
+                    self._reap()
+                    return took
+                self._reap()
+                status = self.exited.get(active)
+                if status is not None and (not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0):
+                    return b""
+                poller.unregister(pidfd)  # it ended well (after passing the baton on)
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
 
     def _spawn(self) -> int:
         pid1 = _fresh_pid_ipc(self.cfg.get("pidns"))
@@ -984,8 +1007,9 @@ class WarmRunner:
         """Reap finished sample processes; without PID namespaces also kill what their candidates left (it came
         to us, the subreaper): every child of ours that is not a sample process, with its descendants."""
         with suppress(ChildProcessError):
-            while (pid := os.waitpid(-1, os.WNOHANG)[0]) != 0:
-                self.live.discard(pid)
+            while (got := os.waitpid(-1, os.WNOHANG))[0] != 0:
+                self.live.discard(got[0])
+                self.exited[got[0]] = got[1]
         if self.cfg.get("pidns") is None:
             me = int(os.readlink("/proc/self"))
             for child in set(_children(me)) - self.live:
