@@ -11,7 +11,9 @@ checkout) holds:
 - index/<file sha256>.json: every row of a JSONL shard without its hidden tests, keyed by the shard's content hash,
   with each row's byte offset, so a warm load reads only this metadata and a first use re-reads one line;
 - files/<sha256 of the path>.json: (size, mtime, ctime, inode) -> content hash, so a warm load need not read the
-  shard to know its hash; any change to the file (even with the same size) changes ctime and forces a re-scan.
+  shard to know its hash; any change to the file (even with the same size) changes ctime and forces a re-scan. A
+  file changed just before it was read is hashed once more on the next load (a write within the same timestamp
+  tick would leave its stat unchanged).
 Writes are atomic (temporary file + rename), so concurrent loads never read a half-written entry. When the cache
 cannot be written, loading still works and decodes again on the next run (one warning).
 
@@ -25,6 +27,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,6 +47,7 @@ from harness.problems import (
 
 CACHE_ENV = "LCB_HARNESS_CACHE"
 DEFAULT_MAX_CACHED = 4  # problems' decoded tests kept in memory, shared by the judge's workers
+RACY_NS = 100_000_000  # a file changed less than this before it was read is hashed again on the next load
 _TESTS_MAGIC = b"lcb-hidden-tests-v1\n"
 _INDEX_FORMAT = "lcb-row-index-v1"
 _PRIVATE = "private_test_cases"
@@ -236,15 +240,27 @@ class TestStore:
             if known is not None and known.get("stat") == _stat_key(stat):
                 index = _read_json(self.root / "index" / f"{known['sha256']}.json")
                 if index is not None and index.get("format") == _INDEX_FORMAT:
-                    return index["rows"]
+                    if known.get("settled"):
+                        return index["rows"]
+                    checked = time.time_ns()
+                    if file_sha256(path) == known["sha256"]:  # remembered right after a write: verify once
+                        self._remember(memo, path, stat, known["sha256"], checked)
+                        return index["rows"]
+        started = time.time_ns()
         entries, sha = scan_jsonl(path)
         if memo is not None:
             index = {"format": _INDEX_FORMAT, "sha256": sha, "rows": entries}
             if self._write(self.root / "index" / f"{sha}.json", [json.dumps(index).encode()]) and \
                     _stat_key(path.stat()) == _stat_key(stat):  # unchanged while scanned
-                self._write(memo, [json.dumps({"path": str(path.resolve()), "stat": _stat_key(stat),
-                                               "sha256": sha}).encode()])
+                self._remember(memo, path, stat, sha, started)
         return entries
+
+    def _remember(self, memo: Path, path: Path, stat: os.stat_result, sha: str, checked_ns: int) -> None:
+        # A write in the same timestamp tick as the one seen leaves size and times unchanged (git's "racy"
+        # entries): a file changed less than RACY_NS before it was read is trusted only after one more hash.
+        settled = checked_ns - max(stat.st_mtime_ns, stat.st_ctime_ns) > RACY_NS
+        self._write(memo, [json.dumps({"path": str(path.resolve()), "stat": _stat_key(stat), "sha256": sha,
+                                       "settled": settled}).encode()])
 
     def _memo_path(self, path: Path) -> Path | None:
         if self.root is None:
@@ -280,6 +296,14 @@ def _read_json(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def scan_jsonl(path: Path) -> tuple[list[Entry], str]:

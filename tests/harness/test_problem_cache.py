@@ -230,3 +230,23 @@ def test_grading_a_problem_whose_hidden_tests_are_unreadable_names_it(tmp_path, 
     assert grade(good, solutions[good.question_id]).passed
     with pytest.raises(ProblemsError, match=f"question_id {items[0]['question_id']}"):
         grade(selection.by_id[items[0]["question_id"]], solutions[items[0]["question_id"]])
+
+
+def test_a_file_read_right_after_a_write_is_hashed_again_on_the_next_load(tmp_path, cache, monkeypatch):
+    # Coarse timestamps: a same-size rewrite in the same tick keeps the stat; simulate it with a size-only stat key,
+    # and "right after a write" with a racy window longer than the test (no dependence on the machine's speed).
+    monkeypatch.setattr(problem_cache, "_stat_key", lambda st: [st.st_size])
+    monkeypatch.setattr(problem_cache, "RACY_NS", 10**15)
+    path = write(tmp_path / "p.jsonl", rows())
+    touch_all(load(path))
+    scans, hashes = [], []
+    real_scan, real_hash = problem_cache.scan_jsonl, problem_cache.file_sha256
+    monkeypatch.setattr(problem_cache, "scan_jsonl", lambda p: scans.append(p) or real_scan(p))
+    monkeypatch.setattr(problem_cache, "file_sha256", lambda p: hashes.append(p) or real_hash(p))
+    path.write_text(path.read_text(encoding="utf-8").replace("Parcel Trips", "Parcel Tripz", 1), encoding="utf-8")
+    assert load(path).by_id["smp001"].question_title == "Parcel Tripz"  # the hash differed: scanned again
+    assert len(hashes) == 1 and len(scans) == 1
+    monkeypatch.setattr(problem_cache, "RACY_NS", -(10**12))  # from now on every read is long after the write
+    load(path)  # the memo written by the re-scan was racy: hashed once more, then settled
+    load(path)  # settled: neither hashed nor scanned
+    assert len(hashes) == 2 and len(scans) == 1
