@@ -235,17 +235,17 @@ class TestStore:
         (which writes the index)."""
         stat = path.stat()
         memo = self._memo_path(path)
-        if memo is not None:
-            known = _read_json(memo)
-            if known is not None and known.get("stat") == _stat_key(stat):
-                index = _read_json(self.root / "index" / f"{known['sha256']}.json")
-                if index is not None and index.get("format") == _INDEX_FORMAT:
-                    if known.get("settled"):
-                        return index["rows"]
-                    checked = time.time_ns()
-                    if file_sha256(path) == known["sha256"]:  # remembered right after a write: verify once
-                        self._remember(memo, path, stat, known["sha256"], checked)
-                        return index["rows"]
+        known = _read_json(memo) if memo is not None else None
+        sha = known.get("sha256") if known is not None else None
+        if isinstance(sha, str) and known.get("stat") == _stat_key(stat):
+            index = _read_json(self.root / "index" / f"{sha}.json")
+            if index is not None and index.get("format") == _INDEX_FORMAT and isinstance(index.get("rows"), list):
+                if known.get("settled"):
+                    return index["rows"]
+                checked = time.time_ns()
+                if file_sha256(path) == sha:  # remembered right after a write: verified once more
+                    self._remember(memo, path, stat, sha, checked)
+                    return index["rows"]
         started = time.time_ns()
         entries, sha = scan_jsonl(path)
         if memo is not None:

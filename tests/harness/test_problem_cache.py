@@ -134,6 +134,9 @@ def test_corrupt_cache_entries_are_decoded_again(tmp_path, cache):
         data[-1] ^= 1  # one flipped bit in the payload
         entry.write_bytes(bytes(data))
     (next((cache / "index").glob("*.json"))).write_text("{truncated")
+    load(path)  # scanned again (the index was unreadable): the memo now points to a good index
+    for memo in (cache / "files").glob("*.json"):
+        memo.write_text('{"stat": 1}')  # and a memo without a hash is no memo
     again = load(path)
     assert touch_all(again) == expected and again.test_store.counts.decodes == len(expected)
 
