@@ -117,7 +117,9 @@ def finish(cfg: ReproConfig, run: Path, *, in_process: bool) -> dict:
     checkpoints, best = pick_best(run)
     if best is None:
         raise UserError(f"{run}: no scored checkpoint to choose from (eval/jobs.jsonl has no select job)")
-    initial = next(j for j in read_jobs(run) if j["kind"] == "initial")
+    initial = next((j for j in read_jobs(run) if j["kind"] == "initial"), None)
+    if initial is None:
+        raise UserError(f"{run}: eval/jobs.jsonl has no job for the initial model")
     final_job = schedule(cfg, run, kind="final", model=best["path"], label="final", stage=best["stage"],
                          step=best["step"])
     if final_job["model"] != best["path"]:
