@@ -249,14 +249,16 @@ def generate_and_grade(cfg: EvalConfig, problems_by_id: dict[str, Problem], requ
     total = sum(len(r.sample_indices) for r in requests)
     gen_bar = tqdm(total=total, desc="generate", unit="sample", disable=not cfg.progress, position=0)
     expected = {(r.question_id, i) for r in requests for i in r.sample_indices}
-    pending: dict[tuple[str, int], tuple[Problem, Completion, str | None]] = {}
+    seen: set[tuple[str, int]] = set()
+    pending: dict[tuple[str, int], tuple[Problem, Completion, str | None]] = {}  # handed out, not yet written
     marks = {"start": time.monotonic()}
 
     def jobs():
         for comp in backend.generate(requests, sampling_of(cfg)):
             key = (comp.question_id, comp.sample_idx)
-            if key not in expected or key in pending or comp.missing:
+            if key not in expected or key in seen or comp.missing:
                 continue  # never twice, never unasked; absent data is left missing (and reported), not failed
+            seen.add(key)
             gen_bar.update(1)
             problem = problems_by_id[comp.question_id]
             if getattr(comp, "infra_error", None) is not None:  # the backend gave up (server errors): not graded
@@ -271,8 +273,8 @@ def generate_and_grade(cfg: EvalConfig, problems_by_id: dict[str, Problem], requ
     appender, lock = run.open_appender(), threading.Lock()
 
     def write(key, result: SampleResult) -> None:  # from the judge's threads and, for infra errors, this one
-        with lock:
-            appender.append(make_record(*pending[key], result))
+        with lock:  # the completion is dropped once written: long outputs are not all held until the end
+            appender.append(make_record(*pending.pop(key), result))
 
     try:
         stats = grade_stream(jobs(), write, JudgeSettings(cfg.workers, limits_of(cfg), cfg.sandbox), total=total,
@@ -284,7 +286,7 @@ def generate_and_grade(cfg: EvalConfig, problems_by_id: dict[str, Problem], requ
         raise EvalError(f"the judge failed on {len(stats.errors)} samples (first: {stats.errors[0]!r}); "
                         "graded samples are saved: fix the cause and re-run with --resume")
     end = time.monotonic()
-    return {"requested": total, "generated": len(pending), "missing": total - len(pending),
+    return {"requested": total, "generated": len(seen), "missing": total - len(seen),
             "generation_s": round(marks["generated"] - marks["start"], 3),
             "grading_tail_s": round(end - marks["generated"], 3)}
 
