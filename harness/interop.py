@@ -308,7 +308,7 @@ def problem_set_identity(entries: list[dict], problems=None) -> dict:
 
         chosen = [index[q] for q in ids]
         return {"content_hash": hash_problems(chosen), "release": str(getattr(problems, "release", "unknown")),
-                "n_with_private_tests": sum(1 for p in chosen if p.private_tests)}
+                "n_with_private_tests": sum(1 for p in chosen if p.has_private_tests)}
     return {"content_hash": hashlib.sha256("\n".join(["question_ids"] + ids).encode()).hexdigest(),
             "release": "unknown"}
 

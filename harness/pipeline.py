@@ -162,7 +162,7 @@ def build_manifest(cfg: EvalConfig, problem_set) -> RunManifest:
         extract_mode=cfg.extract_mode,
         dataset=DatasetSpec(spec=cfg.dataset, release=cfg.release, start_date=cfg.start_date, end_date=cfg.end_date,
                             content_hash=problem_set.content_hash, n_problems=len(problem_set),
-                            n_with_private_tests=sum(1 for p in problem_set.problems if p.private_tests),
+                            n_with_private_tests=problem_set.n_with_private_tests,
                             question_ids=sorted(cfg.question_ids) if cfg.question_ids is not None else None),
         limits=limits_of(cfg).to_dict(), generation=generation, sandbox=cfg.sandbox,
         **describe_sandbox(cfg.sandbox),  # isolation + accounting in force: "rlimits-fallback" = without the jail
@@ -361,7 +361,7 @@ def select_problems(cfg: EvalConfig):
             raise EvalError(f"--question-ids: {len(unknown)} id(s) not in the selection ({', '.join(unknown[:5])})")
         kept = [p for p in problem_set.problems if p.question_id in wanted]
         problem_set = ProblemSet(kept, hash_problems(kept), dataset=problem_set.dataset, release=cfg.release,
-                                 start_date=cfg.start_date, end_date=cfg.end_date)
+                                 start_date=cfg.start_date, end_date=cfg.end_date, test_store=problem_set.test_store)
     if len(problem_set) == 0:
         raise EvalError(f"no problems in {cfg.dataset} {cfg.release} {cfg.start_date}..{cfg.end_date}")
     return problem_set
