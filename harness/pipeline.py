@@ -203,6 +203,9 @@ def prepare_run_dir(cfg: EvalConfig, manifest: RunManifest) -> tuple[RunDir, set
         removed = run.repair()
         if removed:
             print(f"resume: dropped a half-written last line ({removed} bytes); that sample is redone", file=sys.stderr)
+        undecided = run.drop_undecided()
+        if undecided:
+            print(f"resume: {undecided} infra_error sample(s) (the grader or the server failed) are redone", file=sys.stderr)
         done = {rec.key for rec in run.iter_samples()}
         return run, done, False
     if run.samples_path.exists() and run.samples_path.stat().st_size:

@@ -190,6 +190,23 @@ class RunDir:
         """Truncate a half-written last line left by a crash; returns the bytes removed."""
         return truncate_partial_tail(self.samples_path)
 
+    def drop_undecided(self) -> int:
+        """Remove the samples the grader could not decide (`infra_error`) so a resume redoes them; every other line
+        is kept byte for byte. The file is replaced atomically (a crash leaves the old or the new one, never a mix).
+        Returns how many were removed."""
+        if not self.samples_path.exists():
+            return 0
+        kept, dropped = [], 0
+        with open(self.samples_path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip() and SampleRecord.model_validate_json(line).verdict == Verdict.INFRA_ERROR:
+                    dropped += 1
+                else:
+                    kept.append(line)
+        if dropped:
+            _atomic_write(self.samples_path, "".join(kept))
+        return dropped
+
     def open_appender(self) -> SampleAppender:
         self.path.mkdir(parents=True, exist_ok=True)
         return SampleAppender(self.samples_path)

@@ -228,3 +228,27 @@ def test_samples_absent_from_a_replay_file_stay_missing_until_resume_fills_them(
     assert res.returncode == 0, res.stderr
     keys = [r.key for r in RunDir(out).iter_samples()]
     assert len(keys) == len(set(keys)) == 60
+
+
+def test_resume_redoes_samples_the_grader_could_not_decide(tmp_path):
+    """An infra_error is neither a pass nor a fail: --resume must redo it (here: a recorded infra_error, as a judge
+    or server outage leaves), keep every other line byte for byte, and end complete with exit 0."""
+    args = ["--backend", "replay", "--model", "sample", "--dataset", "sample", "--n", "4", "--time-limit", "2",
+            "--out", str(tmp_path / "run"), "--no-progress"]
+    assert run_cli("harness.eval", *args).returncode == 0
+    samples = tmp_path / "run" / "samples.jsonl"
+    lines = samples.read_text(encoding="utf-8").splitlines(keepends=True)
+    broken = json.loads(lines[3])
+    truth = broken["verdict"]
+    broken.update(verdict="infra_error", passed=False, detail="sandbox died (simulated outage)")
+    samples.write_text("".join(lines[:3] + [json.dumps(broken) + "\n"] + lines[4:]), encoding="utf-8")
+    res = run_cli("harness.eval", *args)
+    assert res.returncode == 2  # an existing run needs --resume
+    res = run_cli("harness.eval", *args, "--resume")
+    assert res.returncode == 0, res.stderr
+    assert "1 infra_error sample(s)" in res.stderr
+    after = samples.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert after[:3] + after[3:len(lines) - 1] == lines[:3] + lines[4:]  # the others untouched, in order
+    redone = json.loads(after[-1])
+    assert (redone["question_id"], redone["sample_idx"], redone["verdict"]) == (
+        broken["question_id"], broken["sample_idx"], truth)
