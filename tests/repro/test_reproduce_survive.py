@@ -24,8 +24,11 @@ TOY = ROOT / "repro" / "configs" / "tiny-cpu.yaml"
 
 
 def _short(stages: list[Stage], **update):
+    """The toy, shortened; one optimizer step per generation batch, so every step logs its reward (with
+    num_iterations > 1 a resumed stage regenerates the batch whose second pass the kill interrupted)."""
     cfg = load_config(TOY)
-    return cfg.model_copy(update={"stages": stages, "eval": cfg.eval.model_copy(update={"n": 1}), **update})
+    return cfg.model_copy(update={"stages": stages, "eval": cfg.eval.model_copy(update={"n": 1}),
+                                  "num_iterations": 1, **update})
 
 
 @pytest.mark.slow
