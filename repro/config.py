@@ -2,8 +2,9 @@
 
 `load_config(path)` reads a YAML file into `ReproConfig` (pydantic, unknown keys rejected); `to_grpo_config`
 turns one context stage into a `trl.GRPOConfig`; `to_vllm_serve_args` gives the `trl vllm-serve` command line the
-trainer talks to in server mode; `to_eval_args` / `yarn_hf_overrides` give the harness evaluation settings used to
-pick and score checkpoints (81,920 tokens with YaRN).
+trainer talks to in server mode; `eval_args` / `yarn_hf_overrides` give the harness evaluation settings used to
+pick and score checkpoints (40,960 to pick; 81,920 with YaRN 2.0 over 40,960 to score the best). At load, prompt +
+completion is checked against the policy's positions at every stage (`check_positions`).
 
 Sources cited in field descriptions:
   [Nous]    NousCoder-14B blog post (nousresearch.com/nouscoder-14b-a-competitive-olympiad-programming-model), 2025.
@@ -11,7 +12,8 @@ Sources cited in field descriptions:
   [GSPO]    Zheng et al., "Group Sequence Policy Optimization", arXiv:2507.18071.
   [GRPO]    Shao et al., "DeepSeekMath", arXiv:2402.03300 (group-normalised advantage).
   [DeepCoder] Agentica x Together AI, DeepCoder-14B blog post, 2025 (dataset recipe, learning rate).
-  [Qwen3]   Qwen3 technical report / model card (sampling settings, YaRN to extend the 32,768 native context).
+  [Qwen3]   Qwen3 technical report, model card and Qwen3-14B config.json (sampling settings; 40,960 positions;
+            YaRN to extend the context; the architecture numbers of ModelShape).
   [TRL]     TRL 1.16 GRPOConfig / GRPOTrainer documentation and source.
 
 Does not cover: building models or tokenizers (the caller resolves `model`), running training or evaluation.
