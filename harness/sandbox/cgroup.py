@@ -182,7 +182,20 @@ def _v1(mounts, own) -> CgroupHost | None:
 def detect() -> CgroupHost | None:
     """The hierarchy to use (v2 preferred), or None where this process may not make cgroups. Cached."""
     mounts, own = _mounts(), _own_paths()
-    return _v2(mounts, own) or _v1(mounts, own)
+    host = _v2(mounts, own) or _v1(mounts, own)
+    if host is not None:
+        remove_stale(host)
+    return host
+
+
+def remove_stale(host: CgroupHost, prefix: str = "lcb-runner-") -> None:
+    """Remove the empty cgroups that judges which died without closing left (named prefix + their pid)."""
+    for parent in host.parents.values():
+        for name in os.listdir(parent) if os.path.isdir(parent) else []:
+            pid = name[len(prefix):].split("-")[0]
+            if name.startswith(prefix) and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                with suppress(OSError):
+                    os.rmdir(os.path.join(parent, name))
 
 
 def create(host: CgroupHost, name: str) -> RunnerCgroup | None:
