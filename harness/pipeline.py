@@ -238,7 +238,7 @@ def make_record(problem: Problem, comp: Completion, code: str | None, result: Sa
 def _result_fields(result: SampleResult) -> dict:
     d = result.to_dict()
     return {k: d[k] for k in ("verdict", "passed", "tests_run", "tests_total", "failed_test", "cpu_s", "wall_s",
-                              "peak_rss_mb", "detail", "sandbox", "tests")}
+                              "peak_rss_mb", "detail", "sandbox", "exec_mode", "tests")}
 
 
 def generate_and_grade(cfg: EvalConfig, problems_by_id: dict[str, Problem], requests, run: RunDir, backend) -> dict:

@@ -105,6 +105,7 @@ class SampleRecord(BaseModel):
     peak_rss_mb: float = 0.0
     detail: str = ""
     sandbox: str = ""
+    exec_mode: str = ""  # "function" | "module" | "call": how the judge ran the code (harness/program.py)
     tests: list[dict[str, Any]] = Field(default_factory=list)
 
     @property

@@ -238,6 +238,8 @@ def test_resume_redoes_samples_the_grader_could_not_decide(tmp_path):
     assert run_cli("harness.eval", *args).returncode == 0
     samples = tmp_path / "run" / "samples.jsonl"
     lines = samples.read_text(encoding="utf-8").splitlines(keepends=True)
+    modes = {json.loads(line)["exec_mode"] for line in lines if json.loads(line)["code"]}
+    assert modes <= {"function", "module", "call"} and "call" in modes  # how each sample ran is recorded
     broken = json.loads(lines[3])
     truth = broken["verdict"]
     broken.update(verdict="infra_error", passed=False, detail="sandbox died (simulated outage)")
