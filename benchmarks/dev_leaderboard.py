@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     run_dirs = build_runs(out)
     table = out / "leaderboard.md"
     extra = ["--update", args.update, "--plots", str(out)] if args.update else []
-    return leaderboard_main([*map(str, run_dirs), "--out", str(table), *extra])
+    # the table is this benchmark's own output, rewritten on every run
+    return leaderboard_main([*map(str, run_dirs), "--out", str(table), "--overwrite", *extra])
 
 
 if __name__ == "__main__":
