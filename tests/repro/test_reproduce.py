@@ -29,14 +29,14 @@ def short_run(tmp_path_factory) -> tuple[Path, dict]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # ~45 s of CPU; the wall clock stretches on a shared machine
+@pytest.mark.timeout(900)  # ~26 s of CPU; the wall clock stretches on a shared machine
 def test_heldout_pass_rate_rises_with_the_judge_as_reward(short_run):
     _, result = short_run
     steps = [r["step"] for r in result["reward_per_step"]]
     assert steps == list(range(1, 25, 2))  # a reward per generation batch: num_iterations 2 reuses each once
     rewards = [r["reward"] for r in result["reward_per_step"]]
     assert sum(rewards[:3]) / 3 < -0.85, rewards  # a random policy almost never writes the right program
-    assert result["final_pass@1"] >= result["initial_pass@1"] + 0.1, result  # measured: 0.063 -> 0.271
+    assert result["final_pass@1"] >= result["initial_pass@1"] + 0.1, result  # measured: 0.063 -> 0.229
 
 
 @pytest.mark.slow
