@@ -1,11 +1,14 @@
 """The judge's speed now against an earlier revision, measured in the same run, alternating, on the same machine.
 
     .venv/bin/python -m benchmarks.judge_speed_compare --baseline ee896d1 --rounds 2
+    .venv/bin/python -m benchmarks.judge_speed_compare --baseline ee896d1 --sandbox-only  # only harness/sandbox old
 
 Checks the baseline out into a temporary git worktree (the project itself is not touched), then alternates
 baseline / current `--rounds` times, each in a fresh interpreter: per-test and per-sample cost of a trivial stdin
 and function-call program (benchmarks.judge_speed.measure_overhead) and the throughput of the 400 typical dev
-completions (benchmarks.judge_speed.grade_timed; needs ../shared/lcb). Prints each figure as current / baseline
+completions (benchmarks.judge_speed.grade_timed; needs ../shared/lcb). `--sandbox-only`: the baseline is the current
+working tree with only harness/sandbox/ taken from the baseline revision, so the figures compare sandboxes
+under the same judge (program preparation, comparison) and the same benchmark code. Prints each figure as current / baseline
 with the verdicts compared sample by sample (they must not change), and writes
 benchmarks/results/judge_speed_compare.json. Alternating cancels slow drifts of the machine's load; a loaded
 machine still inflates every absolute figure, so read the ratios. Not covered: the parts of judge_speed that do
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--baseline", required=True, help="git revision to compare against")
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--sandbox-only", action="store_true", help="baseline = current tree + the baseline's sandbox")
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--out", default=str(RESULTS / "judge_speed_compare.json"))
     args = p.parse_args(argv)
@@ -71,13 +76,18 @@ def main(argv: list[str] | None = None) -> int:
         if made.returncode != 0:
             print(f"error: cannot check out {args.baseline}: {made.stderr.strip()}", file=sys.stderr)
             return 2
+        if args.sandbox_only:  # everything current but harness/sandbox
+            for part in ("harness", "benchmarks"):
+                shutil.copytree(ROOT / part, base / part, dirs_exist_ok=True,
+                                ignore=lambda d, names: ["sandbox"] if Path(d) == ROOT / "harness" else [])
         try:
             rounds = [{"baseline": run_in(base, args.repeats), "current": run_in(ROOT, args.repeats)}
                       for _ in range(args.rounds)]
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, capture_output=True)
     report = {"command": "python -m benchmarks.judge_speed_compare " + " ".join(argv or sys.argv[1:]),
-              "baseline": args.baseline, "rounds": [], "load_average": list(os.getloadavg())}
+              "baseline": args.baseline + (" (harness/sandbox only)" if args.sandbox_only else ""), "rounds": [],
+              "load_average": list(os.getloadavg())}
     for r in rounds:
         b, c = figures(r["baseline"]), figures(r["current"])
         row = {k: {"current": c[k], "baseline": b[k], "ratio": round(c[k] / b[k], 3) if b[k] else None} for k in c}
