@@ -36,7 +36,10 @@ in one place:
 Run the judge as root, or where bubblewrap works, to close these.
 
 Accounting (both): a cgroup per runner (cgroup.py: v2, or v1 memory+pids+cpuacct+freezer) when the judge may
-make one: memory, CPU time and processes summed over the candidate's whole tree and limited by the kernel. Without
+make one: memory, CPU time and processes summed over the candidate's whole tree and limited by the kernel. The
+runner joins it once at start, so candidates are born in it (moving a process per test cost an RCU grace period);
+the runner's own small share while a test runs (its watch loop, the output buffers; memory within a 32 MB
+headroom, 4 extra pids) is counted with the candidate's, and candidates are the OOM killer's first choice. Without
 one ("rusage"): CPU is getrusage of the reaped tree plus a scan of the live one (complete, at /proc tick
 granularity while running), but memory is per process only: RLIMIT_AS limits each process, and peak_rss_mb is
 the largest single process; memory held by several processes, shared memory, memfds and tmpfs files is neither
