@@ -9,7 +9,9 @@ from pathlib import Path
 
 from harness.grade import main
 from harness.judge import grade
-from harness.problems import Difficulty, Platform, Problem, TestCase, TestType
+from harness.problems import Difficulty, Platform, Problem
+from harness.problems import TestCase as Case
+from harness.problems import TestType as Kind
 from harness.records import SampleAppender, SampleRecord, json_line, read_samples
 from harness.verdicts import Verdict
 from tests.harness.test_grade_cli import GOOD_STDIN, STDIN_ROW, read_jsonl, write_jsonl
@@ -19,9 +21,9 @@ NOT_UTF8 = "import sys\nsys.stdout.buffer.write(b'3\\xff\\x00\\n')"
 
 
 def _problem(inp: str, out: str, func_name: str | None = None) -> Problem:
-    kind = TestType.FUNCTIONAL if func_name else TestType.STDIN
+    kind = Kind.FUNCTIONAL if func_name else Kind.STDIN
     return Problem("q", "t", "c", Platform.LEETCODE if func_name else Platform.ATCODER, "c", datetime(2024, 9, 1),
-                   "", Difficulty.EASY, (TestCase(inp, out, kind),), (), {"func_name": func_name} if func_name else {})
+                   "", Difficulty.EASY, (Case(inp, out, kind),), (), {"func_name": func_name} if func_name else {})
 
 
 def test_invalid_utf8_and_nul_output_is_a_wrong_answer_recorded_escaped():

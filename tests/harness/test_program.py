@@ -12,7 +12,9 @@ from datetime import datetime
 import pytest
 
 from harness.judge import OFFICIAL_PRELUDE, grade
-from harness.problems import Difficulty, Platform, Problem, TestCase, TestType
+from harness.problems import Difficulty, Platform, Problem
+from harness.problems import TestCase as Case
+from harness.problems import TestType as Kind
 from harness.program import WRAPPER, prepare, with_prelude
 from harness.verdicts import Verdict
 
@@ -149,8 +151,8 @@ def test_odd_programs_never_break_the_analysis():
 
 
 def _problem(tests, func_name=None) -> Problem:
-    kind = TestType.FUNCTIONAL if func_name else TestType.STDIN
-    cases = tuple(TestCase(i, o, kind) for i, o in tests)
+    kind = Kind.FUNCTIONAL if func_name else Kind.STDIN
+    cases = tuple(Case(i, o, kind) for i, o in tests)
     return Problem("q", "t", "c", Platform.LEETCODE if func_name else Platform.ATCODER, "c", datetime(2024, 9, 1),
                    "", Difficulty.EASY, cases, (), {"func_name": func_name} if func_name else {})
 
