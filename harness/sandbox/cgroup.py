@@ -3,15 +3,15 @@ everything in it, remove it.
 
 Why: rlimits are per process. A cgroup holds the candidate's whole process tree, so memory (anonymous, shared,
 memfd and tmpfs pages), CPU time and the process count are summed and limited over all of it, by the kernel.
-Candidates join their runner's cgroup before they drop privileges (runner.py writes "0" to `cgroup.procs`); the
+Candidates join their runner's cgroup before they drop privileges (runner/warm.py writes "0" to `cgroup.procs`); the
 runner itself never joins, so the cgroup holds exactly the candidate's processes. Per test the runner sets the
-limits and reads the counters (runner.py `_Cgroup`); this module only creates, hands over, kills and removes.
+limits and reads the counters (runner/accounting.py `_Cgroup`); this module only creates, hands over, kills and removes.
 
 Supported: cgroup v2 (`memory.max`, `memory.peak`, `cpu.stat`, `pids.max`, `cgroup.kill`) where the judge's own
 cgroup can delegate memory and pids to a child, and cgroup v1 (memory, pids, cpuacct, and freezer for an
 unfreezable kill: freeze, SIGKILL every task, thaw, until empty). Used when the judge is root or owns a delegated
 subtree; otherwise `detect()` returns None and the runner accounts with getrusage (jail.py lists what that
-misses). Not covered here: reading the counters (runner.py), the jail (jail.py).
+misses). Not covered here: reading the counters (runner/accounting.py), the jail (jail.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How the warm runner (runner.py) is started on this machine: bubblewrap when it works, else an rlimits
+"""How the warm runner (harness/sandbox/runner/) is started on this machine: bubblewrap when it works, else an rlimits
 fallback that takes every namespace the kernel grants. Both account with a cgroup per runner where we may make one.
 
 The jail (isolation "bwrap"):
@@ -48,7 +48,7 @@ summed nor limited as a whole, and there is no limit on the process count other 
 Both: rlimits per test (AS = memory limit, CPU = ceil(time limit), FSIZE, NOFILE, NPROC, CORE 0, MEMLOCK 0,
 MSGQUEUE 0), no_new_privs, every leftover process killed and reaped after every test and sample.
 
-Not covered here: the protocol with the runner (protocol.py, runner.py, local.py), verdicts (judge.py).
+Not covered here: the protocol with the runner (protocol.py, runner/, local.py), verdicts (judge.py).
 """
 
 from __future__ import annotations
@@ -68,10 +68,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from harness.sandbox import cgroup as cgroups
+from harness.sandbox.runner import runner_source
 
 _RUNNER_IDS = itertools.count()  # names this process's runner cgroups apart
 UID_BASE = 1_900_000_000  # candidate uids are UID_BASE + runner host pid: unique while the runner lives
-RUNNER_PATH = Path(__file__).with_name("runner.py")
 CANDIDATE_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -189,7 +189,7 @@ def runner_command(python: str) -> list[str]:
     """Isolated interpreter (-I: no env vars, no user site, no cwd on sys.path; -S: no site, no .pth files;
     -B: no bytecode writes); the runner source travels on the command line: nothing of the project is
     mounted."""
-    return [python, "-I", "-S", "-B", "-c", RUNNER_PATH.read_text()]
+    return [python, "-I", "-S", "-B", "-c", runner_source()]
 
 
 @functools.cache

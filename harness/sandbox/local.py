@@ -1,4 +1,4 @@
-"""The local sandbox: one warm runner (runner.py, jailed by jail.py) per LocalSandbox, spoken to over pipes.
+"""The local sandbox: one warm runner (runner/, jailed by jail.py) per LocalSandbox, spoken to over pipes.
 
 `LocalSandbox` implements harness/sandbox/base.py's Sandbox. It starts its runner lazily, keeps it warm across
 samples (no jail or interpreter start per sample or per test), and restarts it when it dies. A LocalSandbox

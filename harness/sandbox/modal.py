@@ -1,7 +1,7 @@
-"""Grading on Modal: the same trusted runner (runner.py) and the same judge rules, one Modal Sandbox per sample.
+"""Grading on Modal: the same trusted runner (runner/) and the same judge rules, one Modal Sandbox per sample.
 
 `ModalSandbox` implements harness/sandbox/base.py's Sandbox. Each session (one sample) creates ONE Modal Sandbox
-(gVisor container, `block_network=True`, a hard CPU and memory limit, a lifetime timeout), execs runner.py inside it
+(gVisor container, `block_network=True`, a hard CPU and memory limit, a lifetime timeout), execs the runner inside it
 (`python -I -S -B -c <runner source>`, so the image needs nothing of this project) and speaks the same framed protocol
 as the local sandbox over the exec's stdin/stdout: config, then the sample's code once, then one `run` frame per test.
 The judge (harness/judge.py) orders the tests hardest first, exits early, and compares outputs here, on the caller's
@@ -18,7 +18,7 @@ Credentials: MODAL_TOKEN_ID + MODAL_TOKEN_SECRET, or a profile in ~/.modal.toml 
 `ModalSandbox()` raises UserError at once. The Modal SDK is imported only by harness/sandbox/modal_app.py (the real
 client and the Modal Function variant), so tests inject a fake client and run offline.
 
-Not covered here: verdicts and comparison (judge.py), the runner itself (runner.py), the local jail (jail.py).
+Not covered here: verdicts and comparison (judge.py), the runner itself (runner/), the local jail (jail.py).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ from typing import Protocol
 from harness.errors import UserError
 from harness.sandbox import protocol
 from harness.sandbox.base import RawRun, RunSpec, RunStatus
-from harness.sandbox.jail import CANDIDATE_ENV, RUNNER_PATH
+from harness.sandbox.jail import CANDIDATE_ENV
+from harness.sandbox.runner import runner_source
 from harness.verdicts import Limits
 
 CREDENTIALS_MESSAGE = (
@@ -253,8 +254,8 @@ def _terminate_quietly(box: RemoteBox) -> None:
 
 
 def runner_argv() -> list[str]:
-    """The command run in the container: the very runner.py the local jail uses, passed as source."""
-    return ["python", "-I", "-S", "-B", "-c", RUNNER_PATH.read_text(encoding="utf-8")]
+    """The command run in the container: the very runner the local jail uses, passed as source."""
+    return ["python", "-I", "-S", "-B", "-c", runner_source()]
 
 
 def runner_config(python_version: str) -> dict:

@@ -1,4 +1,4 @@
-"""The judge side of the one protocol spoken with the trusted runner (runner.py), locally and on Modal.
+"""The judge side of the one protocol spoken with the trusted runner (runner/), locally and on Modal.
 
 Framing (both directions): a 4-byte big-endian header length, a JSON header holding `"lens"` (the byte length of
 each raw body that follows), then the bodies. Headers stay small (at most HEADER_MAX bytes): data of any size
@@ -9,7 +9,7 @@ Messages, judge -> runner: `config` (answered by the ready frame, which names PR
 exit_code, signal, cpu_s, wall_s, peak_rss_mb, detail, unclean, returned? + bodies stdout, stderr[, returned]),
 `end` (reply {"clean": bool}), and `exit`. Expected outputs never cross.
 
-runner.py is shipped as source and cannot import this module: it keeps its own copies of PROTOCOL_VERSION and
+The runner (runner/) is shipped as source and cannot import this module: it keeps its own copies of PROTOCOL_VERSION and
 BACKSTOP_STRETCH, and tests/harness/test_sandbox.py holds the two in step. Not covered here: moving bytes over a
 transport (local.py: pipes; modal.py: a container's exec stream), the runner's side.
 """

@@ -45,7 +45,7 @@ NO_TOKEN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("MODAL_"
 
 # ---------------------------------------------------------------------------------------------------- fakes
 class RunnerProcess:
-    """The real runner.py, started on this machine instead of in a container."""
+    """The real runner, started on this machine instead of in a container."""
 
     def __init__(self, argv: list[str]) -> None:
         assert argv[0] == "python" and "-c" in argv

@@ -310,7 +310,9 @@ def test_runner_and_judge_speak_one_protocol():
 
     from harness.sandbox import protocol
 
-    tree = ast.parse(jail_mod.RUNNER_PATH.read_text())
+    from harness.sandbox.runner import runner_source
+
+    tree = ast.parse(runner_source())
     consts = {t.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
               and isinstance(node.value, ast.Constant) for t in node.targets if isinstance(t, ast.Name)}
     assert consts["PROTOCOL_VERSION"] == protocol.PROTOCOL_VERSION
@@ -322,6 +324,41 @@ def test_runner_and_judge_speak_one_protocol():
         frames.feed(part)
     header, bodies = frames.next_frame()
     assert protocol.parse_run_reply(header, bodies).returned == "[1]" and frames.next_frame() is None
+
+
+def test_the_runner_parts_join_into_one_small_stdlib_only_program():
+    """The runner travels as ONE `-c` argument (Linux caps one argument at 131,072 bytes): its parts must join into
+    a program that compiles, imports nothing but the stdlib, and whose parts define no name twice."""
+    import ast
+    from pathlib import Path
+
+    from harness.sandbox import runner as runner_pkg
+
+    source = runner_pkg.runner_source()
+    assert len(source.encode()) < 120_000
+    compile(source, "<runner>", "exec", dont_inherit=True)
+    assert source.startswith("from __future__ import annotations\n") and source.count("from __future__") == 1
+    folder = Path(runner_pkg.__file__).parent
+    assert sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__") == sorted(runner_pkg.PARTS)
+    defined: dict[str, str] = {}
+    for name in runner_pkg.PARTS:
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] in sys.stdlib_module_names for a in node.names), (name, ast.dump(node))
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0 and node.module.split(".")[0] in sys.stdlib_module_names | {"__future__"}, name
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)):
+                targets = [node.name] if not isinstance(node, ast.Assign) else [
+                    n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+                for t in targets:
+                    assert t not in defined, f"{t} defined in both {defined[t]} and {name}"
+                    defined[t] = name
+        nested = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and n not in tree.body]
+        assert all(a.name.split(".")[0] in sys.stdlib_module_names for n in nested for a in n.names
+                   if isinstance(n, ast.Import)), name
+    assert {"main", "WarmRunner", "Sample", "PROTOCOL_VERSION"} <= set(defined)
+    assert jail_mod.runner_command("python")[-1] == source
 
 
 def test_a_live_runner_announces_the_protocol_version(sb):
@@ -405,8 +442,9 @@ def test_stdlib_and_codecs_import_in_every_isolation_mode(mode):
 def test_cgroup_v2_accounting_reads_and_writes_the_v2_files(tmp_path):
     # A FAKE cgroup v2 dir (plain files): this machine's kernel has v2 mounted without controllers, so the v2
     # path cannot run for real here; the v1 path runs for real in every other test of this file.
-    from harness.sandbox import runner
+    from harness.sandbox.runner import load_runner
 
+    runner = load_runner()
     d = tmp_path / "cg"
     d.mkdir()
     files = {"cpu.stat": "usage_usec 1000000\nuser_usec 1\n", "memory.events": "low 0\noom_kill 0\n",

@@ -1,0 +1,214 @@
+# Runner part 'child' (see __init__.py: the parts are concatenated, in PARTS order, into one program).
+# The candidate side: what a forked child sets up (limits, fds, uid, capabilities) before candidate code runs,
+# and the wrappers that run a stdin program as __main__ or host a LeetCode Solution and report on the status fd.
+
+import ctypes
+import json
+import os
+import resource
+import struct
+import sys
+from contextlib import suppress
+
+
+def _std_streams() -> None:
+    """Std streams over fds 0/1/2 as a normal program has them; stdin bytes arrive unchanged (no newline
+    translation, as the official grader's StringIO). Made once in the runner; children inherit unused copies."""
+    import io
+
+    fd_in, fd_out, fd_err = (io.FileIO(fd, m, closefd=False) for fd, m in ((0, "r"), (1, "w"), (2, "w")))
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(fd_in), "utf-8", "surrogateescape", newline="\n")
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(fd_out), "utf-8", "strict")
+    sys.stderr = io.TextIOWrapper(io.BufferedWriter(fd_err), "utf-8", "backslashreplace", line_buffering=True)
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
+
+
+def _child_setup(cfg: dict, limits: dict, fds: dict[int, int], cpu_rlimit: int | None) -> None:
+    """In a fresh child, still trusted: fds, session, rlimits, cgroup, uid, cwd. Fails -> CHILD_SETUP_FAILED."""
+    os.setsid()
+    for dst, src in sorted(fds.items()):
+        os.dup2(src, dst)
+    path_fds = cfg.get("path_fds") or []
+    for i, fd in enumerate(path_fds):
+        os.dup2(fd, max(fds) + 1 + i)
+    os.closerange(max(fds) + 1 + len(path_fds), 1 << 16)
+    mem = int(limits["memory_limit_mb"]) << 20
+    cpu = resource.RLIM_INFINITY if cpu_rlimit is None else cpu_rlimit
+    hard_cpu = cpu if cpu_rlimit is None else cpu + 1  # SIGXCPU at the soft limit, SIGKILL a second later
+    for res, soft, hard in ((resource.RLIMIT_AS, mem, mem), (resource.RLIMIT_CPU, cpu, hard_cpu),
+                            (resource.RLIMIT_FSIZE, cfg["file_size"], cfg["file_size"]),
+                            (resource.RLIMIT_NOFILE, cfg["open_files"], cfg["open_files"]),
+                            (resource.RLIMIT_NPROC, cfg["max_processes"], cfg["max_processes"]),
+                            (resource.RLIMIT_CORE, 0, 0), (resource.RLIMIT_MEMLOCK, 0, 0),
+                            (resource.RLIMIT_MSGQUEUE, 0, 0)):  # no POSIX message queues (they outlive us)
+        resource.setrlimit(res, (soft, hard))
+    with suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:  # a cgroup OOM kill picks a candidate
+        f.write("1000")  # (raising needs no privilege; lowering the runner's own may be refused, e.g. here)
+    if cfg.get("uid") is not None:
+        _become(cfg["uid"])
+    elif cfg.get("userns"):
+        _drop_caps()
+    _keyctl(7, -4)  # KEYCTL_CLEAR of the uid's user keyrings (@u, @us), which outlive processes and samples:
+    _keyctl(7, -5)  # as the candidate uid, before its code runs, so nothing planted earlier reaches it
+    if path_fds:
+        _import_via_fds(cfg["path_dirs"], [max(fds) + 1 + i for i in range(len(path_fds))])
+    os.chdir(cfg["workdir_now"])
+    sys.set_int_max_str_digits(INT_DIGITS)
+    import random
+
+    random.seed()  # else every test would repeat the runner's random state
+
+
+def _import_via_fds(dirs: list[str], fds: list[int]) -> None:
+    """The root fallback without a mount namespace, with the interpreter under a dir the candidate uid cannot
+    traverse (a 0700 home): import through the runner's open dir fds in our own /proc/self/fd (no search
+    permission needed on their parents). sys.path AND the __path__ of every imported package are remapped, so
+    submodules (importlib.util) and codecs looked up later (encodings.idna) load too."""
+    _prctl(PR_SET_DUMPABLE, 1)  # our own /proc/self/fd must be ours to open
+    remap = sorted(zip(dirs, (f"/proc/self/fd/{fd}" for fd in fds)), key=lambda d: -len(d[0]))
+
+    def moved(path: str) -> str:
+        return next((new + path[len(old):] for old, new in remap if path == old or path.startswith(old + "/")),
+                    path)
+
+    sys.path[:] = [moved(p) for p in sys.path]
+    for module in list(sys.modules.values()):
+        if isinstance(getattr(module, "__path__", None), list):
+            module.__path__[:] = [moved(p) for p in module.__path__]
+    sys.path_importer_cache.clear()
+
+
+def _drop_caps() -> None:
+    """In the runner's own user namespace a forked child keeps every capability the runner has there: none."""
+    nr = CAPSET.get(os.uname().machine)
+    header, data = (ctypes.c_uint32 * 2)(0x20080522, 0), (ctypes.c_uint32 * 6)()  # v3 header; all sets empty
+    if nr is None or _libc().syscall(nr, header, data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+
+
+def _become(uid: int) -> None:
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def _finish(code: int) -> None:
+    """What interpreter shutdown does for a normal program: join non-daemon threads, atexit, flush; exit."""
+    import atexit
+    import threading
+
+    for step in (threading._shutdown, atexit._run_exitfuncs):  # type: ignore[attr-defined]
+        with suppress(BaseException):
+            step()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            code = code or 1
+    os._exit(code)
+
+
+def _report(kind: bytes, payload: bytes | None = None) -> None:
+    frame = kind if payload is None else kind + struct.pack(">Q", len(payload)) + payload
+    with suppress(OSError):
+        _write_all(STATUS_FD, frame)
+
+
+def _fail(kind: bytes, payload: bytes | None = None, traceback: bool = True) -> None:
+    _report(kind, payload)
+    if traceback:
+        with suppress(BaseException):
+            __import__("traceback").print_exc()
+    _finish(1)
+
+
+def _main_module(prelude: tuple[dict, int]) -> dict:
+    import builtins
+    import types
+
+    main = types.ModuleType("__main__")
+    main.__dict__.update(prelude[0])
+    main.__dict__["__builtins__"] = builtins
+    sys.setrecursionlimit(prelude[1])
+    sys.modules["__main__"] = main
+    return main.__dict__
+
+
+def _program_main(code_obj, prelude: tuple[dict, int]) -> None:
+    """A stdin program as `__main__`; never returns. Status fd: b"R" (setup done), b"M" (MemoryError)."""
+    _report(b"R")
+    try:
+        exec(code_obj, _main_module(prelude))
+    except SystemExit as exc:
+        code = exc.code
+        if code is not None and not isinstance(code, int):
+            print(code, file=sys.stderr)
+        _finish(0 if code is None else code & 0xFF if isinstance(code, int) else 1)
+    except MemoryError:
+        _fail(b"M")
+    except BaseException:
+        _fail(b"E")
+    _finish(0)
+
+
+def _host_main(code_obj, func_name: str, prelude: tuple[dict, int]) -> None:
+    """A LeetCode sample's host: load the module once, one Solution(), then per go-frame (input length) call the
+    method on the input in the memfd and report b"V" + JSON. Load failures are b"C" (compile errors, as
+    officially; the judge accepts them only before the first input). Never returns."""
+    _report(b"R")
+    try:
+        ns = _main_module(prelude)
+        exec(code_obj, ns)
+        cls = ns.get("Solution")
+        method = getattr(cls(), func_name, None) if isinstance(cls, type) else None
+    except MemoryError:
+        _fail(b"M")
+    except BaseException as exc:
+        _fail(b"C", f"loading the module failed: {type(exc).__name__}: {exc}"[:2000].encode())
+    if not isinstance(cls, type):
+        _fail(b"C", b"the code does not define class Solution", traceback=False)
+    if not callable(method):
+        _fail(b"C", f"class Solution has no method {func_name}".encode(), traceback=False)
+    _report(b"L")
+    try:
+        while len(go := os.read(GO_FD, 8)) == 8:
+            _host_call(method, struct.unpack(">Q", go)[0])
+    except SystemExit as exc:
+        _finish(exc.code if isinstance(exc.code, int) else 1)
+    except MemoryError:
+        _fail(b"M")
+    except BaseException:
+        _fail(b"E")
+    _finish(0)
+
+
+def _host_call(method, n: int) -> None:
+    parts, off = [], 0
+    while off < n and (got := os.pread(INPUT_FD, min(n - off, 1 << 20), off)):
+        parts.append(got)
+        off += len(got)
+    args = [json.loads(line) for line in b"".join(parts).decode("utf-8", "surrogateescape").split("\n")]
+    result = method(*args)
+    sys.set_int_max_str_digits(0)  # a huge exact integer answer is still an answer
+    try:
+        payload = json.dumps(result).encode()
+    except (TypeError, ValueError) as exc:
+        print(f"return value is not JSON data: {exc}", file=sys.stderr)
+        _fail(b"E", traceback=False)
+    finally:
+        sys.set_int_max_str_digits(INT_DIGITS)
+    _report(b"V", payload)
+
+
+def _needed(prelude: tuple[dict, int], code_obj) -> tuple[dict, int]:
+    """The part of the prelude namespace the code can reach: the names its code objects look up, or all of it
+    when it looks names up dynamically. Copying ~700 names into every test's namespace costs COW faults."""
+    ns, limit = prelude
+    names, stack = set(), [code_obj]
+    while stack:
+        co = stack.pop()
+        names.update(co.co_names)
+        stack.extend(c for c in co.co_consts if hasattr(c, "co_names"))
+    if names & DYNAMIC_NAMES:
+        return ns, limit
+    return {k: ns[k] for k in names.intersection(ns)}, limit

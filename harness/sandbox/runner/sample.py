@@ -1,0 +1,315 @@
+# Runner part 'sample' (see __init__.py: the parts are concatenated, in PARTS order, into one program).
+# The sample process: reads one sample's code and inputs, compiles once, runs every test in a fresh child,
+# supervises it (CPU, wall backstop, output caps), decides each verdict class from what it observed, replies.
+
+import os
+import select
+import signal
+import struct
+import time
+from contextlib import suppress
+
+
+class Sample:
+    """One sample, in its own process (pid 1 of a fresh PID + IPC namespace when granted): reads its frames from
+    the channel, runs every test, cleans up after each, replies, and exits at the sample's end."""
+
+    def __init__(self, rx: int, tx: int, cfg: dict, header: dict, prelude, error: str, pid1: bool,
+                 release) -> None:
+        self.rx, self.tx, self.cfg, self.header, self.pid1, self.release = rx, tx, cfg, header, pid1, release
+        self.func_name, self.limits = header.get("func_name"), header["limits"]
+        self.tl = float(self.limits["time_limit_s"])
+        # The limit is enforced on the tree's measured CPU (_supervise); RLIMIT_CPU is only a backstop well above
+        # it, so that a SIGXCPU never decides anything (the kernel's tick-based count runs ~10% ahead of it).
+        self.cpu_rlimit = -int(-1.25 * self.tl // 1) + 1
+        self.cap = int(self.limits["output_limit_mb"]) << 20
+        self.prelude, self.error = prelude, error
+        self.error_status = "infra_error" if error else ""  # the judge's prelude failed: not the candidate's doing
+        self.outer = int(os.readlink("/proc/self"))  # our pid as /proc (of the runner's namespace) names it
+        self.cg = _Cgroup(cfg["cgroup"]) if cfg.get("cgroup") else None
+        self.meter = _Meter(self.cg, self.outer)
+        self.ncpu = max(1, len(os.sched_getaffinity(0)))
+        self.tests, self.code_obj, self.host, self.load_cpu = 0, None, None, 0.0
+
+    def serve(self) -> int:
+        self.prepare(_recv_bodies(self.rx, self.header)[0])
+        while True:
+            try:
+                header = _recv_header(self.rx)
+                bodies = _recv_bodies(self.rx, header)
+            except EOFError:
+                header, bodies = {"op": "exit"}, []
+            op = header.get("op")
+            if op == "run":
+                _send(self.tx, *self.run(bodies[0] if bodies else b""))
+            elif op == "end":
+                self.release()  # our last frame is read: the next sample process may wait on the channel
+                _send(self.tx, {"clean": self.end()})
+                return 0
+            elif op == "exit":
+                self.end()
+                self.release(stop=True)  # the warm runner stops
+                return 0
+            else:
+                _send(self.tx, {"status": "infra_error", "detail": f"unknown op {op!r}"})
+
+    def prepare(self, code: bytes) -> None:
+        if not self.pid1:
+            _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans come back to us, to be killed, reaped and accounted
+        _keyctl(1, 0)  # KEYCTL_JOIN_SESSION_KEYRING(NULL): a fresh session keyring, dying with the sample
+        if self.cg is not None:  # headroom for the runner's own processes, members too (warm, spare, active, old)
+            self.cg.limit((int(self.limits["memory_limit_mb"]) + SAMPLE_HEADROOM_MB) << 20,
+                          self.cfg["max_processes"] + 4)
+        workdir = self.cfg["workdir_now"] = self.cfg.get("workdir") or self._new_workdir()
+        os.environ["TMPDIR"] = os.environ["HOME"] = workdir  # inherited by every child
+        if self.error:
+            return
+        try:  # compile errors are decided here, before any candidate code runs
+            self.code_obj = compile(code.decode("utf-8", "surrogateescape"), "<solution>", "exec",
+                                    dont_inherit=True)
+            self.prelude = _needed(self.prelude, self.code_obj)
+        except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
+            self.error, self.error_status = f"{type(exc).__name__}: {exc}"[:2000], "compile_error"
+
+    def _new_workdir(self) -> str:
+        """Judge-owned (root, mode 1777 when the candidate has its own uid): it cannot chmod or replace it."""
+        import tempfile
+
+        path = tempfile.mkdtemp(prefix="lcb-sample-", dir=self.cfg["scratch"])
+        if self.cfg.get("uid") is not None:
+            os.chmod(path, 0o1777)
+        return path
+
+    def run(self, data: bytes) -> tuple:
+        if self.error_status:
+            return {"status": self.error_status, "detail": self.error}, b"", b""
+        self.tests += 1
+        return self._run_call(data) if self.func_name else self._run_program(data)
+
+    # ---- a stdin program: a fresh child per test
+    def _run_program(self, data: bytes) -> tuple:
+        in_fd = os.memfd_create("input", 0)
+        _write_all(in_fd, data)
+        os.lseek(in_fd, 0, os.SEEK_SET)
+        (out_r, out_w), (err_r, err_w), (st_r, st_w) = os.pipe(), os.pipe(), os.pipe()
+        self.meter.start()
+        t0 = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _child_setup(self.cfg, self.limits, {0: in_fd, 1: out_w, 2: err_w, STATUS_FD: st_w},
+                             self.cpu_rlimit)
+            except BaseException:
+                os._exit(CHILD_SETUP_FAILED)
+            _program_main(self.code_obj, self.prelude)
+        for fd in (in_fd, out_w, err_w, st_w):
+            os.close(fd)
+        io = _Io(out_r, err_r, st_r, self.cap, 2)
+        try:
+            why, pidfd = "", _pidfd(pid)
+            try:
+                why = self._supervise(pid, pidfd, io, t0, lambda: False)
+            finally:
+                if pidfd is not None:
+                    os.close(pidfd)
+            ru = _stop(pid, why)
+            wall, clean = time.monotonic() - t0, all([self.sweep(), self.wipe()])
+            io.drain()  # every writer is dead now: what is left, within the caps
+            st = bytes(io.bufs[st_r])
+            events = [(b"R", b"")] if st[:1] == b"R" else []
+            events += [(b"M", b"")] if st[1:2] == b"M" else []  # stdin programs report nothing else
+            return self._decide(why or io.over(), ru, wall, io, events, clean, rss=ru[2].ru_maxrss / 1024)
+        finally:
+            io.close()
+
+    # ---- a LeetCode problem: one host per sample, one call per test
+    def _run_call(self, data: bytes) -> tuple:
+        if self.host is None and (failed := self._start_host()) is not None:
+            return failed
+        pid, pidfd, io, go_w, in_fd = self.host
+        os.ftruncate(in_fd, 0)
+        view, off = memoryview(data), 0
+        while off < len(view):
+            off += os.pwrite(in_fd, view[off:], off)
+        io.reset()
+        self.meter.start()
+        t0 = time.monotonic()
+        with suppress(OSError):
+            os.write(go_w, struct.pack(">Q", len(data)))
+        why = self._supervise(pid, pidfd, io, t0, lambda: _calls(io.bufs[io.st_r]))
+        calls, bad = _calls(io.bufs[io.st_r]), _events(io.bufs[io.st_r])[1]
+        extra, self.load_cpu = self.load_cpu, 0.0
+        if not why and not bad and calls and calls[0][0] == b"V":
+            wall = time.monotonic() - t0
+            rss = 0.0 if self.cg else max([_proc_hwm_mb(p) for p in _descendants(self.outer)] or [0.0])
+            return self._decide("", None, wall, io, [(b"R", b"")] + calls[:1], True, extra, rss)
+        return self._stop_host(why or ("garbage" if bad else ""), t0, [(b"R", b"")] + calls, extra)
+
+    def _start_host(self):
+        in_fd, stdin_fd = os.memfd_create("input", 0), os.memfd_create("stdin", 0)
+        (go_r, go_w), (out_r, out_w), (err_r, err_w), (st_r, st_w) = os.pipe(), os.pipe(), os.pipe(), os.pipe()
+        self.meter.start()
+        t0 = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _child_setup(self.cfg, self.limits, {0: stdin_fd, 1: out_w, 2: err_w, STATUS_FD: st_w,
+                                                     GO_FD: go_r, INPUT_FD: in_fd}, None)
+            except BaseException:
+                os._exit(CHILD_SETUP_FAILED)
+            _host_main(self.code_obj, self.func_name, self.prelude)
+        for fd in (stdin_fd, go_r, out_w, err_w, st_w):
+            os.close(fd)
+        io = _Io(out_r, err_r, st_r, self.cap, self.cap + 9)
+        os.set_blocking(go_w, False)
+        self.host = (pid, _pidfd(pid), io, go_w, in_fd)
+        loaded = lambda: _events(io.bufs[st_r])[1] or any(k != b"R" for k, _ in _events(io.bufs[st_r])[0])
+        why = self._supervise(pid, self.host[1], io, t0, loaded)
+        events, bad = _events(io.bufs[st_r])
+        if not why and not bad and (b"L", b"") in events:
+            self.load_cpu = self.meter.cpu()  # the module's load counts, with its own budget, in the first test
+            return None
+        return self._stop_host(why or ("garbage" if bad else ""), t0, events, 0.0)
+
+    def _stop_host(self, why: str, t0: float, events: list, extra: float) -> tuple:
+        pid, pidfd, io, go_w, in_fd = self.host
+        self.host = None
+        if not why and pidfd is not None:  # it reported a failure or died: give it a moment to exit by itself
+            select.select([pidfd], [], [], 1.0)
+        ru = _stop(pid, "kill")  # the host never ends by itself while it is healthy
+        wall, clean = time.monotonic() - t0, all([self.sweep(), self.wipe()])
+        io.drain()
+        try:
+            return self._decide(why, ru, wall, io, events, clean, extra, ru[2].ru_maxrss / 1024)
+        finally:
+            io.close()
+            for fd in (pidfd, go_w, in_fd):
+                with suppress(OSError, TypeError):
+                    os.close(fd)
+
+    # ---- watching, deciding, cleaning
+    def _supervise(self, pid: int, pidfd, io: _Io, t0: float, done) -> str:
+        """Drain the pipes until the child exits or `done()`; "" then, else why it must be stopped: output/
+        stderr/result over its cap, cpu (the tree's CPU over the limit) or wall (the backstop)."""
+        wall = float(self.limits["wall_backstop_s"])
+        deadline, hard, mark = t0 + wall, t0 + BACKSTOP_STRETCH * wall, (t0, 0.0)
+        next_cpu = t0 + self.tl / self.ncpu  # the tree cannot have used tl CPU seconds before this
+        poller = select.poll()
+        for fd in io.open:
+            poller.register(fd, select.POLLIN)
+        if pidfd is not None:
+            poller.register(pidfd, select.POLLIN)
+        while True:
+            if done():
+                return ""
+            if why := io.over():
+                return why
+            now = time.monotonic()
+            if now >= next_cpu:
+                if (cpu := self.meter.cpu()) > self.tl:
+                    return "cpu"
+                next_cpu = now + max(0.002, (self.tl - cpu) / self.ncpu)
+            if now >= deadline:
+                deadline, mark = self._stretch(deadline, hard, mark, wall)
+                if deadline <= now:
+                    return "wall"
+                continue
+            left = min(deadline, next_cpu) - now
+            exited = False
+            for fd, _ev in poller.poll(max(0.0, left if pidfd is not None else min(left, 0.002)) * 1000):
+                if fd == pidfd:
+                    exited = True
+                elif io.read(fd) == 0:
+                    poller.unregister(fd)
+            if exited or (pidfd is None and os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)):
+                io.drain()
+                return ""
+
+    def _stretch(self, deadline: float, hard: float, mark: tuple[float, float], wall: float):
+        """At the wall backstop: a tree still computing (>= STARVED_SHARE of a CPU since the last look) and under
+        its CPU limit is starved by a loaded machine, not hanging: another slice, up to `hard`. A sleeper gets
+        none; helpers burning CPU count toward the limit, so they cannot buy time."""
+        now, cpu = time.monotonic(), self.meter.cpu()
+        if cpu - mark[1] >= STARVED_SHARE * (now - mark[0]) and cpu < self.tl and now < hard:
+            return min(hard, now + max(0.5, wall / 2)), (now, cpu)
+        return deadline, mark
+
+    def _decide(self, why, ru, wall, io: _Io, events, clean, extra=0.0, rss=0.0) -> tuple:
+        cpu = self.meter.cpu()
+        wstatus = ru[1] if ru else None
+        sig = os.WTERMSIG(wstatus) if wstatus is not None and os.WIFSIGNALED(wstatus) else None
+        code = os.WEXITSTATUS(wstatus) if wstatus is not None and os.WIFEXITED(wstatus) else None
+        kinds = dict(events)
+        res = {"exit_code": code, "signal": sig, "cpu_s": cpu + extra, "wall_s": wall,
+               "peak_rss_mb": self.cg.peak_mb() if self.cg is not None else rss}
+        out = bytes(io.bufs[io.out_r])
+        failed = sig is not None or (code is not None and code != 0) or (self.func_name and b"V" not in kinds)
+        if why in ("output", "stderr", "result"):
+            what = {"output": "output", "stderr": "stderr", "result": "return value"}[why]
+            verdict, out = "output_limit", out[:HEAD_ON_LIMIT]
+            detail = f"{what} over {self.limits['output_limit_mb']} MB"
+        elif why == "wall":
+            verdict, detail = "time_limit", f"wall clock over {wall:.2f} s (backstop)"
+        elif why == "cpu" or cpu > self.tl:  # the kernel's count for the whole tree, never a signal's name
+            verdict, detail = "time_limit", f"cpu {cpu:.3f} s (limit {self.tl:g} s)"
+        elif b"R" not in kinds and code == CHILD_SETUP_FAILED:  # a first test's setup is the judge's; a later
+            verdict = "infra_error" if self.tests <= 1 else "runtime_error"  # one's, damage done by the sample
+            detail = "the jail could not set up the child" + ("" if self.tests <= 1 else " (after earlier tests)")
+        elif self.cg is not None and self.cg.oom():  # the kernel killed a process of the tree at the limit
+            verdict, detail = "memory_limit", "out of memory (the whole process tree is limited)"
+        elif failed and b"M" in kinds:
+            verdict, detail = "memory_limit", "MemoryError"
+        elif b"C" in kinds:  # a LeetCode module that failed to load, before any input
+            verdict, detail = "compile_error", kinds[b"C"][:2000].decode("utf-8", "replace")
+        elif why == "garbage":
+            verdict, detail = "runtime_error", "unreadable status from the program"
+        elif sig is not None:
+            verdict, detail = "runtime_error", f"killed by signal {sig} ({signal.strsignal(sig)})"
+        elif code:
+            verdict, detail = "runtime_error", f"exit code {code}"
+        elif self.func_name and b"V" not in kinds:
+            verdict, detail = "runtime_error", "no return value reported"
+        else:
+            verdict, detail = "ok", ""
+        res["status"], res["unclean"] = verdict, not clean
+        res["detail"] = detail if clean else f"cleanup after the test failed (fresh jail next); {detail}"
+        bodies = [out, bytes(io.bufs[io.err_r][:STDERR_KEEP])]
+        if verdict == "ok" and self.func_name:
+            res["returned"] = True
+            bodies.append(kinds[b"V"])
+        return (res, *bodies)
+
+    def sweep(self, deadline_s: float = 5.0) -> bool:
+        """Kill every candidate process and reap it: as pid 1 of the sample's namespace, kill(-1) (atomic, and
+        nothing in the namespace can stop us); else every descendant (we are their subreaper), until none."""
+        if _reap_all():
+            return True
+        end, uid = time.monotonic() + deadline_s, self.cfg.get("uid")
+        while time.monotonic() < end:  # (where /proc has no children lists, e.g. gVisor: by uid, as root)
+            for pid in [-1] if self.pid1 else _descendants(self.outer) + (_uid_pids(uid) if uid else []):
+                _kill(pid)
+            # kill(-1) as pid 1 races no fork: wait for them all; else look again for late forks now and then
+            if _wait_all(max(0.001, end - time.monotonic()) if self.pid1 else 0.05):
+                return True
+        return _reap_all()
+
+    def wipe(self) -> bool:
+        """Empty what the candidate may write: our private mounts, or the fallback's work dir."""
+        dirs = self.cfg.get("wipe") or [self.cfg["workdir_now"]]
+        keep = set(self.cfg.get("protected") or ())
+        return all([_remove(p) for d in dirs for p in (os.path.join(d, e) for e in _listdir(d)) if p not in keep])
+
+    def end(self) -> bool:
+        """After the last test: kill and wipe; in the fallback without namespaces also the candidate's SysV IPC
+        and its files in the shared tmp dirs. (Its uid's keyrings are cleared as each candidate process starts.)"""
+        self.host = None
+        clean = all([self.sweep(), self.wipe()])
+        uid = self.cfg.get("uid")
+        if not self.pid1 and (uid is not None or self.cfg.get("wipe")) and (ipc := _sysv_ipc(uid)):
+            for kind, ident in ipc:
+                _ipc_rmid(kind, ident)
+            clean = not _sysv_ipc(uid) and clean
+        if not self.cfg.get("workdir"):
+            shared = [p for d in WIPE_SHARED for p in _owned_by(d, uid)]
+            clean = all([_remove(p) for p in [self.cfg["workdir_now"], *shared]]) and clean
+        return clean
