@@ -408,7 +408,7 @@ def test_modal_function_body_through_local_equals_local_sandbox():
     assert all(r.status is RunStatus.OK and r.stdout == b"-1\n" for r in runs)
     verdicts = [judge_run(r, i, problem.tests[i], False).verdict for i, r in enumerate(runs)]
     assert Verdict.WRONG_ANSWER in verdicts
-    failing = modal_app.run_tests_remote.local({**spec, "code": "raise SystemExit(4)"}, inputs)
+    failing = modal_app.run_tests_remote.local({**spec, "code": "import os\nos._exit(4)"}, inputs)
     assert len(failing) == 1 and failing[0]["status"] == "runtime_error" and failing[0]["exit_code"] == 4
 
 

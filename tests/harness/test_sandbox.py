@@ -124,6 +124,37 @@ def test_runtime_error_and_batch_stops_at_first_failure(sb):
     assert b"AssertionError" in runs[1].stderr and runs[1].exit_code == 1
 
 
+def _problem(tests, func_name=None):
+    from datetime import datetime
+
+    from harness.problems import Difficulty, Platform, Problem
+    from harness.problems import TestCase as Case
+    from harness.problems import TestType as Kind
+
+    kind = Kind.FUNCTIONAL if func_name else Kind.STDIN
+    cases = tuple(Case(i, o, kind) for i, o in tests)
+    return Problem("q1", "t", "c", Platform.LEETCODE if func_name else Platform.ATCODER, "c1", datetime(2024, 9, 1),
+                   "", Difficulty.EASY, cases, (), {"func_name": func_name} if func_name else {})
+
+
+def test_system_exit_ends_a_stdin_program_normally_and_its_output_is_compared(sb):
+    # Officially the grader catches SystemExit and compares the output: sys.exit(1) after a right answer passes.
+    from harness.judge import grade
+    from harness.verdicts import Verdict
+
+    problem = _problem([("3\n", "6"), ("5\n", "10")])
+    passed = grade(problem, "import sys\nprint(int(input()) * 2)\nsys.exit(1)\n", FAST, sandbox=sb)
+    assert passed.verdict is Verdict.PASSED, passed
+    wrong = grade(problem, "print(int(input()) + 1)\nexit('msg')\n", FAST, sandbox=sb)  # exit: the prelude's
+    assert wrong.verdict is Verdict.WRONG_ANSWER, wrong
+    # Only a real SystemExit: an exit code alone (os._exit) or a signal stays a runtime error.
+    killed = grade(problem, "import os\nprint(int(input()) * 2, flush=True)\nos._exit(3)\n", FAST, sandbox=sb)
+    assert killed.verdict is Verdict.RUNTIME_ERROR, killed
+    signalled = grade(problem, "import os, signal\nprint(int(input()) * 2, flush=True)\n"
+                      "os.kill(os.getpid(), signal.SIGABRT)\n", FAST, sandbox=sb)
+    assert signalled.verdict is Verdict.RUNTIME_ERROR, signalled
+
+
 def test_unserialisable_return_is_runtime_error(sb):
     code = "class Solution:\n    def f(self, x):\n        return object()\n"
     (r,) = run(sb, code, ["1"], func_name="f")

@@ -140,10 +140,11 @@ def _program_main(code_obj, prelude: tuple[dict, int]) -> None:
     try:
         exec(code_obj, _main_module(prelude))
     except SystemExit as exc:
-        code = exc.code
-        if code is not None and not isinstance(code, int):
-            print(code, file=sys.stderr)
-        _finish(0 if code is None else code & 0xFF if isinstance(code, int) else 1)
+        # As the official grader, which catches SystemExit and compares the output: the program ended normally,
+        # whatever the code. Only a real SystemExit raised here qualifies; os._exit(n) or a signal stays an error.
+        if exc.code is not None and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)
+        _finish(0)
     except MemoryError:
         _fail(b"M")
     except BaseException:
