@@ -319,8 +319,12 @@ def scan_jsonl(path: Path) -> tuple[list[Entry], str]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
-            except ValueError:  # bad JSON or bad UTF-8
+                row = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                entries.append({"line": lineno, "error": f"not UTF-8 ({exc.reason} at byte {exc.start} of the line); "
+                                                         "re-encode the file as UTF-8"})
+                continue
+            except ValueError:
                 entries.append({"line": lineno, "error": "row is not valid JSON"})
                 continue
             entry: Entry = {"line": lineno, "offset": start, "length": len(line), "row": row,

@@ -94,21 +94,25 @@ def read_rows(path: Path) -> Iterator[Row]:
                 n += 1
                 yield f"{name}:{n}", row
     elif path.suffix == ".json":
-        with open(path, encoding="utf-8") as f:
-            try:
-                rows = json.load(f)
-            except json.JSONDecodeError as exc:
-                raise ProblemsError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        try:
+            rows = json.loads(path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ProblemsError(f"{name}: not UTF-8 ({exc.reason} at byte {exc.start}); re-encode it as UTF-8") from None
+        except json.JSONDecodeError as exc:
+            raise ProblemsError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
         if not isinstance(rows, list):
             raise ProblemsError(f"{name}: expected a JSON list of problem rows")
         yield from ((f"{name}:{i}", row) for i, row in enumerate(rows, 1))
     else:
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
+        with open(path, "rb") as f:
+            for lineno, raw in enumerate(f, 1):
+                if not raw.strip():
                     continue
                 try:
-                    row = json.loads(line)
+                    row = json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    row = ProblemsError(f"{name}:{lineno}: not UTF-8 ({exc.reason} at byte {exc.start} of the line); "
+                                        "re-encode the file as UTF-8")
                 except json.JSONDecodeError:
                     row = ProblemsError(f"{name}:{lineno}: row is not valid JSON")
                 yield f"{name}:{lineno}", row

@@ -356,3 +356,13 @@ def test_import_is_light():
     out = subprocess.run([sys.executable, "-c", code], check=False, cwd=REPO, capture_output=True, text=True,
                          timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_a_dataset_that_is_not_utf8_is_one_error_line(tmp_path, suffix):
+    body = b'{"question_id": "a\xff"}'
+    path = tmp_path / f"bad{suffix}"
+    path.write_bytes(b"[" + body + b"]" if suffix == ".json" else body + b"\n")
+    res = run_cli("--dataset", str(path), "--stats")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip().count("\n") == 0 and "not UTF-8" in res.stderr and res.stderr.startswith("error:")
