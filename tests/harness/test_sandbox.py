@@ -155,6 +155,25 @@ def test_system_exit_ends_a_stdin_program_normally_and_its_output_is_compared(sb
     assert signalled.verdict is Verdict.RUNTIME_ERROR, signalled
 
 
+def test_numeric_return_values_json_cannot_write_compare_as_numbers(sb):
+    # Officially `prediction == expected` on the Python value: Fraction(6, 2) == 3, Decimal("2.5") == 2.5 and a
+    # numpy.int64 equals its int (numpy, a dependency, is importable in the jail; any ndim-0 .item() is used).
+    from harness.judge import grade
+    from harness.verdicts import Verdict
+
+    problem = _problem([("1", "3"), ("2", "2.5"), ("3", "7"), ("4", "0.5"), ("5", "[9, true]")], func_name="f")
+    code = ("from fractions import Fraction\nfrom decimal import Decimal\nimport numpy\n"
+            "class Scalar:\n    ndim = 0\n    def item(self):\n        return 7\n"
+            "class Solution:\n    def f(self, x):\n        return [None, Fraction(6, 2), Decimal('2.5'), Scalar(),"
+            " Fraction(1, 2), [numpy.int64(9), numpy.bool_(True)]][x]\n")
+    result = grade(problem, code, FAST, sandbox=sb)
+    assert result.verdict is Verdict.PASSED, result
+    inexact = _problem([("1", "0.3333333333333333")], func_name="f")  # Fraction(1, 3) != any float, officially too
+    code = "from fractions import Fraction\nclass Solution:\n    def f(self, x):\n        return Fraction(x, 3)\n"
+    result = grade(inexact, code, FAST, sandbox=sb)
+    assert result.verdict is Verdict.WRONG_ANSWER, result
+
+
 def test_unserialisable_return_is_runtime_error(sb):
     code = "class Solution:\n    def f(self, x):\n        return object()\n"
     (r,) = run(sb, code, ["1"], func_name="f")
