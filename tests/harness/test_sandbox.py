@@ -174,6 +174,22 @@ def test_numeric_return_values_json_cannot_write_compare_as_numbers(sb):
     assert result.verdict is Verdict.WRONG_ANSWER, result
 
 
+def test_a_top_level_function_answers_a_leetcode_problem_without_class_solution(sb):
+    # Officially (lcb_runner/evaluation/testing_util.py compile_code/get_function): code without "class Solution"
+    # is searched for a module-level `func_name`. The module still loads once per sample.
+    from harness.judge import grade
+    from harness.verdicts import Verdict
+
+    problem = _problem([("[3, 1, 2]", "[1, 2, 3]"), ("[2, 1]", "[1, 2]")], func_name="sortIt")
+    code = "calls = []\ndef sortIt(a: List[int]) -> List[int]:\n    calls.append(1)\n    return sorted(a)\n"
+    result = grade(problem, code, FAST, sandbox=sb)
+    assert result.verdict is Verdict.PASSED, result
+    runs = run(sb, "calls = []\ndef f(x):\n    calls.append(x)\n    return len(calls)\n", ["5", "6"], func_name="f")
+    assert [json.loads(r.returned) for r in runs] == [1, 2]
+    (r,) = run(sb, "f = 3\n", ["1"], func_name="f")  # not callable: as a missing name
+    assert r.status is RunStatus.COMPILE_ERROR and "neither class Solution nor a function f" in r.detail
+
+
 def test_unserialisable_return_is_runtime_error(sb):
     code = "class Solution:\n    def f(self, x):\n        return object()\n"
     (r,) = run(sb, code, ["1"], func_name="f")
