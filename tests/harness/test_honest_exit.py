@@ -6,29 +6,14 @@ Everything runs the real CLIs (subprocesses) on the real local sandbox and tiny 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.cli import GOOD, ROOT, ROW, run_cli
 
-ROW = {
-    "question_title": "sum", "question_content": "add numbers", "platform": "atcoder", "question_id": "abc001_a",
-    "contest_id": "abc001", "contest_date": "2024-09-01T00:00:00", "starter_code": "", "difficulty": "easy",
-    "public_test_cases": json.dumps([{"input": "1 2\n", "output": "3\n", "testtype": "stdin"}]),
-    "private_test_cases": json.dumps([{"input": "10 20\n", "output": "30\n", "testtype": "stdin"}]),
-    "metadata": "{}", "release_version": "release_v1",
-}
 NO_TESTS = {**ROW, "question_id": "abc002_a", "public_test_cases": "[]", "private_test_cases": "[]"}
-GOOD = "a, b = map(int, input().split())\nprint(a + b)"
 
-
-def run_cli(module: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", module, *args], check=False, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ})
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

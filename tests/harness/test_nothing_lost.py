@@ -5,29 +5,16 @@ leaves nothing behind, `harness.grade --resume` finishes an interrupted run, and
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.cli import GOOD, ROW
+from tests.helpers.cli import run_cli as cli
+
 RUN_A = Path(__file__).resolve().parent / "fixtures" / "runs" / "run_a"
-ROW = {
-    "question_title": "sum", "question_content": "add numbers", "platform": "atcoder", "question_id": "abc001_a",
-    "contest_id": "abc001", "contest_date": "2024-09-01T00:00:00", "starter_code": "", "difficulty": "easy",
-    "public_test_cases": json.dumps([{"input": "1 2\n", "output": "3\n", "testtype": "stdin"}]),
-    "private_test_cases": json.dumps([{"input": "10 20\n", "output": "30\n", "testtype": "stdin"}]),
-    "metadata": "{}", "release_version": "release_v1",
-}
-GOOD = "a, b = map(int, input().split())\nprint(a + b)"
 NOT_UTF8 = b'{"question_id": "abc001_a", "code": "print(\xff)"}\n'
-
-
-def cli(module: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", module, *map(str, args)], check=False, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env={**os.environ})
 
 
 def one_error_line(res: subprocess.CompletedProcess, needle: str) -> None:

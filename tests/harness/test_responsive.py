@@ -13,15 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-ROW = {
-    "question_title": "sum", "question_content": "add numbers", "platform": "atcoder", "question_id": "abc001_a",
-    "contest_id": "abc001", "contest_date": "2024-09-01T00:00:00", "starter_code": "", "difficulty": "easy",
-    "public_test_cases": json.dumps([{"input": "1 2\n", "output": "3\n", "testtype": "stdin"}]),
-    "private_test_cases": json.dumps([{"input": "10 20\n", "output": "30\n", "testtype": "stdin"}]),
-    "metadata": "{}", "release_version": "release_v1",
-}
-GOOD = "a, b = map(int, input().split())\nprint(a + b)"
+from tests.helpers.cli import GOOD, ROOT, ROW
+
 SPIN = "while True:\n    pass"
 TIME_LIMIT_S = 20  # what an in-flight sample would still burn without the abort
 
