@@ -188,9 +188,14 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps({k: result[k] for k in ("initial_pass@1", "final_pass@1", "gain")}))
-    print(f"best checkpoint: {result['best']['path']} (pass@1 {result['best']['pass@1']:.3f}); report: {run}")
+    print_outcome(result, run)
     return 0
+
+
+def print_outcome(result: dict, report: object) -> None:
+    """The end of a scored run, as repro.reproduce and this command print it."""
+    print(json.dumps({k: result[k] for k in ("initial_pass@1", "final_pass@1", "gain")}))
+    print(f"best checkpoint: {result['best']['path']} (pass@1 {result['best']['pass@1']:.3f}); report: {report}")
 
 
 if __name__ == "__main__":

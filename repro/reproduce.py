@@ -248,8 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     if "eval_jobs" in result:
         print(f"training done; checkpoints are scored by: {result['next']} (jobs: {result['eval_jobs']})")
         return 0
-    print(json.dumps({k: result[k] for k in ("initial_pass@1", "final_pass@1", "gain")}))
-    print(f"best checkpoint: {result['best']['path']} (pass@1 {result['best']['pass@1']:.3f}); report: {out}")
+    from repro.evaluate_checkpoints import print_outcome
+
+    print_outcome(result, out)
     return 0
 
 
