@@ -17,16 +17,11 @@ import harness.judge
 import harness.sandbox
 from harness.grade import main
 from tests.harness.test_judge import SubprocessSandbox
+from tests.helpers.cli import ROW
 
 ROOT = Path(__file__).resolve().parents[2]
 
-STDIN_ROW = {
-    "question_title": "sum", "question_content": "add numbers", "platform": "atcoder", "question_id": "abc001_a",
-    "contest_id": "abc001", "contest_date": "2024-09-01T00:00:00", "starter_code": "", "difficulty": "easy",
-    "public_test_cases": json.dumps([{"input": "1 2\n", "output": "3\n", "testtype": "stdin"}]),
-    "private_test_cases": json.dumps([{"input": "10 20\n", "output": "30\n", "testtype": "stdin"}]),
-    "metadata": "{}",
-}
+STDIN_ROW = {k: v for k, v in ROW.items() if k != "release_version"}
 FUNC_ROW = {
     **STDIN_ROW, "question_id": "3000", "platform": "leetcode", "contest_id": "weekly-1",
     "starter_code": "class Solution:\n    def twice(self, x: int) -> int:\n        ",
