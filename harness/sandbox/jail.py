@@ -45,8 +45,9 @@ granularity while running), but memory is per process only: RLIMIT_AS limits eac
 the largest single process; memory held by several processes, shared memory, memfds and tmpfs files is neither
 summed nor limited as a whole, and there is no limit on the process count other than RLIMIT_NPROC per uid.
 
-Both: rlimits per test (AS = memory limit, CPU = ceil(time limit), FSIZE, NOFILE, NPROC, CORE 0, MEMLOCK 0,
-MSGQUEUE 0), no_new_privs, every leftover process killed and reaped after every test and sample.
+Both: rlimits on each candidate process (AS = memory limit, FSIZE, NOFILE, NPROC, CORE 0, MEMLOCK 0, MSGQUEUE 0;
+no RLIMIT_CPU: the time limit is the tree's measured CPU), no_new_privs, every process a test leaves besides the
+sample's host killed and reaped after it, and everything after every sample.
 
 Not covered here: the protocol with the runner (protocol.py, runner/, local.py), verdicts (judge.py).
 """

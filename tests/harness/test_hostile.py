@@ -181,8 +181,8 @@ for ring in (-3, -4):  # KEYCTL_SEARCH
 
 def test_the_status_fd_cannot_forge_a_compile_error(sb):
     for code in ("import os\nos.write(3, b'Cforged')\n", "import os\nos.write(3, b'C' + (6).to_bytes(8, 'big') + b'forged')\n"):
-        (r,) = run(sb, code, ["1"])
-        assert r.status is RunStatus.OK and r.stdout == b"", (r.status, r.detail)  # the judge: wrong answer
+        (r,) = run(sb, code, ["1"])  # a stdin host reports one-byte events only: anything else is garbage at once
+        assert r.status is RunStatus.RUNTIME_ERROR and "status" in r.detail, (r.status, r.detail)
     call = ("import os\nclass Solution:\n    def f(self, x):\n"
             "        os.write(3, b'C' + (6).to_bytes(8, 'big') + b'forged')\n        return 0\n")
     (r,) = run(sb, call, ["1"], func_name="f")
@@ -331,3 +331,54 @@ def test_the_fallback_without_root_takes_a_user_namespace_and_the_rest():
         pytest.skip(f"no unprivileged user namespaces on this machine: {out.stdout[-200:]}")
     assert "'net'" in out.stdout and "'mount'" in out.stdout and "'pid+ipc per sample'" in out.stdout
     assert out.stdout.count("65534 0000000000000000 no-net []") == 2, out.stdout  # no caps, no net, fresh /tmp
+
+
+# ------------------------------------------------------------------------------------------- the sample's host:
+# a stdin sample's tests run in one host process (as officially); nothing a run leaves behind reaches the next run
+
+
+@pytest.mark.parametrize("leftover", [
+    "import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.2), print('LEAK', flush=True)),"
+    " daemon=True).start()",
+    "import signal\nsignal.signal(signal.SIGALRM, lambda *a: print('LEAK', flush=True))\n"
+    "signal.setitimer(signal.ITIMER_REAL, 0.2)",
+    "import os, time\nif os.fork() == 0:\n    time.sleep(0.2)\n    os.write(1, b'LEAK')\n    os._exit(0)",
+    "import signal\nsignal.setitimer(signal.ITIMER_REAL, 0.2)",  # no handler: it would kill the host
+], ids=["daemon-thread", "signal-handler", "child-process", "timer"])
+def test_nothing_a_run_leaves_running_reaches_the_next_run(sb, leftover):
+    # The first run ends at once, leaving something that fires 0.2 s later: inside the next run, which sleeps.
+    planted = "\n".join("    " + line for line in leftover.splitlines())
+    code = f"import time\nx = input()\nif x == '1':\n{planted}\nelse:\n    time.sleep(0.4)\nprint(x)\n"
+    runs = run(sb, code, ["1", "2", "3"])
+    assert [(r.status, r.stdout) for r in runs] == [(RunStatus.OK, f"{i}\n".encode()) for i in (1, 2, 3)], \
+        [(r.status, r.stdout, r.detail) for r in runs]
+
+
+def test_a_run_that_closes_its_std_fds_does_not_break_the_next(sb):
+    # open(0) closes fd 0 when the file object goes; the program closes 1 and 2 itself.
+    code = ("import os, sys\ndata = open(0).read().split()\nprint(sum(map(int, data)))\nsys.stdout.flush()\n"
+            "os.close(1)\nos.close(2)\n")
+    runs = run(sb, code, ["1 2", "3 4", "5 6"])
+    assert [(r.status, r.stdout) for r in runs] == [(RunStatus.OK, b"3\n"), (RunStatus.OK, b"7\n"),
+                                                   (RunStatus.OK, b"11\n")]
+
+
+def test_a_non_daemon_thread_and_atexit_end_each_run_as_a_process_end(sb):
+    # A process waits for its non-daemon threads and runs atexit at its end; so does each run in the host.
+    code = ("import atexit, threading, time\nx = input()\natexit.register(lambda: print('bye', x))\n"
+            "threading.Thread(target=lambda: (time.sleep(0.1), print('late', x))).start()\n")
+    runs = run(sb, code, ["1", "2"])
+    assert [r.stdout for r in runs] == [b"late 1\nbye 1\n", b"late 2\nbye 2\n"]
+
+
+@pytest.mark.parametrize("code", [
+    "from concurrent.futures import ThreadPoolExecutor\nex = ThreadPoolExecutor(2)\n"
+    "print(sum(ex.map(int, input().split())))\n",  # never shut down: the exit hooks stop its workers
+    "import logging\nlogging.basicConfig(level=logging.INFO)\nlogging.info('x')\nprint(sum(map(int, input().split())))\n",
+], ids=["thread-pool", "logging"])
+def test_programs_with_exit_hooks_run_each_test_as_in_a_fresh_process(sb, code):
+    runs = run(sb, code, ["1 2", "3 4", "5 6"])
+    assert [(r.status, r.stdout) for r in runs] == [(RunStatus.OK, b"3\n"), (RunStatus.OK, b"7\n"),
+                                                   (RunStatus.OK, b"11\n")], [r.detail for r in runs]
+    if "logging" in code:  # its exit hook closed its handler: a host serving on would log into a closed stream
+        assert all(r.stderr == b"INFO:root:x\n" for r in runs), [r.stderr for r in runs]

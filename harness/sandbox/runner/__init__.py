@@ -16,9 +16,12 @@ in the ready frame) over stdin/stdout. Three kinds of process, so that nothing o
   compiles the code (compile errors are decided here, before any candidate code runs), runs every test and replies,
   kills everything after each test (kill(-1) as pid 1: atomic, nothing can freeze it) and exits at the sample's
   end, taking every process, SysV object and byte of the sample with it (isolation.py);
-- CANDIDATE children (child.py): per test a fresh fork running a stdin program as `__main__` (fd 0 = the input bytes
-  in a memfd, fds 1/2 = pipes drained while it runs); for a LeetCode problem ONE host per sample that loads the
-  module once, makes one `Solution()` and calls the method once per test, as the official grader does.
+- the sample's HOST (child.py): one forked child per sample that serves every test, as the official grader runs
+  all tests of a sample in one process. A stdin program runs per test as a fresh `__main__` (fd 0 = the input
+  bytes in a memfd; fds 0/1/2 restored, new std streams) and ends as a process ends (threads joined, atexit run,
+  output flushed); a LeetCode module loads once, makes one `Solution()` and is called once per test. A host that
+  leaves anything running after a test (a thread, a process, a signal handler), grows large, runs exit hooks or
+  ends is replaced by a new one for the next test.
 Accounting (accounting.py) covers the candidate's whole process tree: the judge's cgroup for this runner (v1 or v2;
 each candidate joins it before dropping privileges), else getrusage of reaped children plus a scan of the live ones
 (the sample process is their init or subreaper). Verdict classes come from the kernel and this process: CPU time

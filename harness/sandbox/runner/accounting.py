@@ -114,6 +114,13 @@ def _proc_cpu(pid: int) -> float:
     return 0.0
 
 
+def _proc_status(pid: int) -> dict[str, str]:
+    """/proc/<pid>/status as {field: value}, {} when it cannot be read."""
+    with suppress(OSError), open(f"/proc/{pid}/status") as f:
+        return dict((k, v.strip()) for k, _, v in (line.partition(":") for line in f))
+    return {}
+
+
 def _proc_hwm_mb(pid: int) -> float:
     with suppress(OSError, ValueError, StopIteration), open(f"/proc/{pid}/status") as f:
         return int(next(ln for ln in f if ln.startswith("VmHWM:")).split()[1]) / 1024
@@ -187,21 +194,23 @@ class _Io:
                 os.close(fd)
 
 
-def _calls(buf: bytes) -> list[tuple[bytes, bytes]]:
-    """A call's outcome events (b"C" counts only before the first input), or [garbage] for a malformed byte."""
-    events, bad = _events(buf)
-    return [(b"?", b"")] if bad else [e for e in events if e[0] in (b"V", b"E", b"M")]
+def _calls(buf: bytes, sized: bool = True) -> list[tuple[bytes, bytes]]:
+    """A run's outcome events (b"C" counts only before the first input), or [garbage] for a malformed byte."""
+    events, bad = _events(buf, sized)
+    return [(b"?", b"")] if bad else [e for e in events if e[0] in (b"V", b"D", b"Q", b"E", b"M")]
 
 
-def _events(buf: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
-    """The complete status events in buf (kind, payload), and whether a malformed byte was seen."""
+def _events(buf: bytes, sized: bool = True) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """The complete status events in buf (kind, payload), and whether a malformed byte was seen. A stdin host
+    (sized=False) reports only one-byte events: a sized one there was written by the candidate, and is garbage
+    at once (it must not swallow the host's own b"D" as its payload and stall the run)."""
     out, i = [], 0
     while i < len(buf):
         kind = bytes(buf[i:i + 1])
-        if kind in (b"R", b"L", b"E", b"M"):
+        if kind in (b"R", b"L", b"D", b"Q", b"E", b"M"):
             out.append((kind, b""))
             i += 1
-        elif kind in (b"C", b"V"):
+        elif kind in (b"C", b"V") and sized:
             if len(buf) < i + 9 or len(buf) < i + 9 + (n := struct.unpack(">Q", buf[i + 1:i + 9])[0]):
                 break
             out.append((kind, bytes(buf[i + 9:i + 9 + n])))

@@ -17,10 +17,13 @@ WARM_MODULES = (
 DYNAMIC_NAMES = frozenset("eval exec globals vars locals dir compile __import__ __dict__".split())
 STDERR_KEEP = 8192  # bytes of stderr kept for diagnostics (stderr has its own cap, apart from stdout's)
 HEAD_ON_LIMIT = 4096  # bytes of stdout sent back when the output limit is hit
-STATUS_FD, GO_FD, INPUT_FD = 3, 4, 5  # candidate-side fds: status/results out; LeetCode host: go-pipe, input memfd
+# Candidate-side fds: status/results out; a host's go-pipe and input memfd; a stdin host's copies of stdout and stderr
+# (it restores fds 0/1/2 from INPUT_FD/OUT_FD/ERR_FD before each run: a program may close them, e.g. via open(0)).
+STATUS_FD, GO_FD, INPUT_FD, OUT_FD, ERR_FD = 3, 4, 5, 6, 7
 STARVED_SHARE = 0.05  # CPU share since the last look that counts as "still computing" (a sleeper gets ~0)
 CHILD_SETUP_FAILED = 0xE7  # exit code of a child whose jail setup (not candidate code) failed
 INT_DIGITS = 50_000  # sys.set_int_max_str_digits, as the official grader
+HOST_RSS_KB = 64 << 10  # a host past this resident size after a run is retired: a later run starts afresh
 SAMPLE_HEADROOM_MB = 32  # the cgroup's memory limit above the candidate's, for the runner's own processes in it
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 36, 38
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER = 0x20000, 0x08000000, 0x40000000, 0x20000000, \

@@ -11,19 +11,22 @@ import sys
 from contextlib import suppress
 
 
-def _std_streams() -> None:
+def _std_streams() -> list:
     """Std streams over fds 0/1/2 as a normal program has them; stdin bytes arrive unchanged (no newline
-    translation, as the official grader's StringIO). Made once in the runner; children inherit unused copies."""
+    translation, as the official grader's StringIO). Made in the runner (LeetCode hosts inherit them) and anew
+    for each run of a stdin program. Returns the raw files under them."""
     import io
 
-    fd_in, fd_out, fd_err = (io.FileIO(fd, m, closefd=False) for fd, m in ((0, "r"), (1, "w"), (2, "w")))
+    raws = [io.FileIO(fd, m, closefd=False) for fd, m in ((0, "r"), (1, "w"), (2, "w"))]
+    fd_in, fd_out, fd_err = raws
     sys.stdin = io.TextIOWrapper(io.BufferedReader(fd_in), "utf-8", "surrogateescape", newline="\n")
     sys.stdout = io.TextIOWrapper(io.BufferedWriter(fd_out), "utf-8", "strict")
     sys.stderr = io.TextIOWrapper(io.BufferedWriter(fd_err), "utf-8", "backslashreplace", line_buffering=True)
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
+    return raws
 
 
-def _child_setup(cfg: dict, limits: dict, fds: dict[int, int], cpu_rlimit: int | None) -> None:
+def _child_setup(cfg: dict, limits: dict, fds: dict[int, int]) -> None:
     """In a fresh child, still trusted: fds, session, rlimits, cgroup, uid, cwd. Fails -> CHILD_SETUP_FAILED."""
     os.setsid()
     for dst, src in sorted(fds.items()):
@@ -33,9 +36,9 @@ def _child_setup(cfg: dict, limits: dict, fds: dict[int, int], cpu_rlimit: int |
         os.dup2(fd, max(fds) + 1 + i)
     os.closerange(max(fds) + 1 + len(path_fds), 1 << 16)
     mem = int(limits["memory_limit_mb"]) << 20
-    cpu = resource.RLIM_INFINITY if cpu_rlimit is None else cpu_rlimit
-    hard_cpu = cpu if cpu_rlimit is None else cpu + 1  # SIGXCPU at the soft limit, SIGKILL a second later
-    for res, soft, hard in ((resource.RLIMIT_AS, mem, mem), (resource.RLIMIT_CPU, cpu, hard_cpu),
+    # No RLIMIT_CPU: a host serves many runs, and the time limit is the tree's CPU as the sample process measures
+    # it (a SIGXCPU, sent by the kernel or by the candidate itself, never decides anything).
+    for res, soft, hard in ((resource.RLIMIT_AS, mem, mem),
                             (resource.RLIMIT_FSIZE, cfg["file_size"], cfg["file_size"]),
                             (resource.RLIMIT_NOFILE, cfg["open_files"], cfg["open_files"]),
                             (resource.RLIMIT_NPROC, cfg["max_processes"], cfg["max_processes"]),
@@ -134,22 +137,86 @@ def _main_module(prelude: tuple[dict, int]) -> dict:
     return main.__dict__
 
 
-def _program_main(code_obj, prelude: tuple[dict, int]) -> None:
-    """A stdin program as `__main__`; never returns. Status fd: b"R" (setup done), b"M" (MemoryError)."""
+def _stdin_host_main(code_obj, prelude: tuple[dict, int]) -> None:
+    """A stdin sample's host: per go-frame, the program runs as `__main__` on the input in fd 0 as a fresh process
+    would see it (fds 0/1/2 restored from the host's own copies, new std streams, cwd, argv, limits, random state
+    and gc reset) and ends as interpreter shutdown ends it (_end_program); then b"D". SystemExit ends the run
+    normally, whatever the code (as officially); a failure ends the host as it ends a process (b"E" or b"M",
+    exit 1). Status fd: b"R" once (setup done), then b"D" per run (b"Q": done, and the host quits). Never
+    returns."""
+    import gc
+    import random
+    import threading
+
+    read, dup2, lseek, chdir, cwd, path = os.read, os.dup2, os.lseek, os.chdir, os.getcwd(), list(sys.path)
     _report(b"R")
-    try:
-        exec(code_obj, _main_module(prelude))
-    except SystemExit as exc:
-        # As the official grader, which catches SystemExit and compares the output: the program ended normally,
-        # whatever the code. Only a real SystemExit raised here qualifies; os._exit(n) or a signal stays an error.
-        if exc.code is not None and not isinstance(exc.code, int):
-            print(exc.code, file=sys.stderr)
-        _finish(0)
-    except MemoryError:
-        _fail(b"M")
-    except BaseException:
-        _fail(b"E")
+    while len(read(GO_FD, 8)) == 8:
+        for fd, saved in ((0, INPUT_FD), (1, OUT_FD), (2, ERR_FD)):
+            dup2(saved, fd)
+        lseek(0, 0, os.SEEK_SET)
+        raws = _std_streams()
+        chdir(cwd)
+        sys.argv[:], sys.path[:] = ["solution.py"], path
+        sys.set_int_max_str_digits(INT_DIGITS)
+        sys.settrace(None)
+        sys.setprofile(None)
+        threading.stack_size(0)
+        gc.enable()
+        random.seed()
+        ns = _main_module(prelude)
+        try:
+            exec(code_obj, ns)
+        except SystemExit as exc:
+            if exc.code is not None and not isinstance(exc.code, int):
+                print(exc.code, file=sys.stderr)
+        except MemoryError:
+            _fail(b"M")
+        except BaseException:
+            _fail(b"E")
+        if _end_program(ns, raws):
+            _report(b"Q")  # done, and this host quits: the next run gets a new one
+            os._exit(0)
+        _report(b"D")
     _finish(0)
+
+
+def _end_program(ns: dict, raws: list) -> bool:
+    """What interpreter shutdown does for a program, short of exiting: threading's exit hooks, non-daemon threads
+    joined, atexit run, interval timers stopped, streams flushed (a failed flush exits 1, as it would); then its
+    namespace cleared (its memory freed now, not at a later collection) and our std streams closed, so nothing
+    written after this reaches the next run. True when exit hooks ran: they may leave modules shut down (e.g.
+    concurrent.futures refuses new work), so the host must not serve another run."""
+    import atexit
+    import signal
+    import threading
+
+    hooks = getattr(threading, "_threading_atexits", [])
+    ran = bool(hooks) or atexit._ncallbacks() > 0
+    for hook in reversed(hooks):  # before the joins, as threading._shutdown: they tell pool workers to stop
+        with suppress(BaseException):
+            hook()
+    hooks.clear()
+    main = threading.main_thread()
+    while waiting := [t for t in threading.enumerate() if t is not main and not t.daemon and t.is_alive()]:
+        for t in waiting:
+            with suppress(BaseException):
+                t.join()
+    with suppress(BaseException):
+        atexit._run_exitfuncs()
+    for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):  # die with a process, too
+        with suppress(BaseException):
+            signal.setitimer(timer, 0)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            _finish(1)
+    with suppress(BaseException):
+        ns.clear()
+    for raw in raws:
+        with suppress(BaseException):
+            raw.close()
+    return ran
 
 
 def _host_main(code_obj, func_name: str, prelude: tuple[dict, int]) -> None:

@@ -3,6 +3,7 @@
 # namespaces the warm runner makes for itself in the fallback jail (user, net, mount) before serving.
 
 import os
+import select
 import signal
 from contextlib import suppress
 
@@ -18,6 +19,13 @@ def _pidfd(pid: int):
     with suppress(AttributeError, OSError):
         return os.pidfd_open(pid)
     return None
+
+
+def _exited(pid: int, pidfd) -> bool:
+    """Has the child ended (not reaped yet)?"""
+    if pidfd is not None:
+        return bool(select.select([pidfd], [], [], 0)[0])
+    return bool(os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT))
 
 
 def _kill(pid: int) -> None:

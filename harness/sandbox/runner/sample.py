@@ -1,6 +1,7 @@
 # Runner part 'sample' (see __init__.py: the parts are concatenated, in PARTS order, into one program).
-# The sample process: reads one sample's code and inputs, compiles once, runs every test in a fresh child,
-# supervises it (CPU, wall backstop, output caps), decides each verdict class from what it observed, replies.
+# The sample process: reads one sample's code and inputs, compiles once, runs every test in the sample's host (a
+# child serving one run per test; a new one after any run that leaves more than the host behind), supervises it (CPU,
+# wall backstop, output caps), decides each verdict class from what it observed, replies.
 
 import os
 import select
@@ -19,9 +20,6 @@ class Sample:
         self.rx, self.tx, self.cfg, self.header, self.pid1, self.release = rx, tx, cfg, header, pid1, release
         self.func_name, self.limits = header.get("func_name"), header["limits"]
         self.tl = float(self.limits["time_limit_s"])
-        # The limit is enforced on the tree's measured CPU (_supervise); RLIMIT_CPU is only a backstop well above
-        # it, so that a SIGXCPU never decides anything (the kernel's tick-based count runs ~10% ahead of it).
-        self.cpu_rlimit = -int(-1.25 * self.tl // 1) + 1
         self.cap = int(self.limits["output_limit_mb"]) << 20
         self.prelude, self.error = prelude, error
         self.error_status = "infra_error" if error else ""  # the judge's prelude failed: not the candidate's doing
@@ -30,6 +28,7 @@ class Sample:
         self.meter = _Meter(self.cg, self.outer)
         self.ncpu = max(1, len(os.sched_getaffinity(0)))
         self.tests, self.code_obj, self.host, self.load_cpu = 0, None, None, 0.0
+        self.sigcgt = _proc_status(self.outer).get("SigCgt")  # the handlers a host starts with (it forks from us)
 
     def serve(self) -> int:
         self.prepare(_recv_bodies(self.rx, self.header)[0])
@@ -84,47 +83,10 @@ class Sample:
         if self.error_status:
             return {"status": self.error_status, "detail": self.error}, b"", b""
         self.tests += 1
-        return self._run_call(data) if self.func_name else self._run_program(data)
-
-    # ---- a stdin program: a fresh child per test
-    def _run_program(self, data: bytes) -> tuple:
-        in_fd = os.memfd_create("input", 0)
-        _write_all(in_fd, data)
-        os.lseek(in_fd, 0, os.SEEK_SET)
-        (out_r, out_w), (err_r, err_w), (st_r, st_w) = os.pipe(), os.pipe(), os.pipe()
-        self.meter.start()
-        t0 = time.monotonic()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                _child_setup(self.cfg, self.limits, {0: in_fd, 1: out_w, 2: err_w, STATUS_FD: st_w},
-                             self.cpu_rlimit)
-            except BaseException:
-                os._exit(CHILD_SETUP_FAILED)
-            _program_main(self.code_obj, self.prelude)
-        for fd in (in_fd, out_w, err_w, st_w):
-            os.close(fd)
-        io = _Io(out_r, err_r, st_r, self.cap, 2)
-        try:
-            why, pidfd = "", _pidfd(pid)
-            try:
-                why = self._supervise(pid, pidfd, io, t0, lambda: False)
-            finally:
-                if pidfd is not None:
-                    os.close(pidfd)
-            ru = _stop(pid, why)
-            wall, clean = time.monotonic() - t0, all([self.sweep(), self.wipe()])
-            io.drain()  # every writer is dead now: what is left, within the caps
-            st = bytes(io.bufs[st_r])
-            events = [(b"R", b"")] if st[:1] == b"R" else []
-            events += [(b"M", b"")] if st[1:2] == b"M" else []  # stdin programs report nothing else
-            return self._decide(why or io.over(), ru, wall, io, events, clean, rss=ru[2].ru_maxrss / 1024)
-        finally:
-            io.close()
-
-    # ---- a LeetCode problem: one host per sample, one call per test
-    def _run_call(self, data: bytes) -> tuple:
-        if self.host is None and (failed := self._start_host()) is not None:
+        if self.host is not None and _exited(self.host[0], self.host[1]):
+            self._retire_host()  # it ended between runs (its own doing): a new one
+        fresh = self.host is None
+        if fresh and (failed := self._start_host()) is not None:
             return failed
         pid, pidfd, io, go_w, in_fd = self.host
         os.ftruncate(in_fd, 0)
@@ -136,33 +98,47 @@ class Sample:
         t0 = time.monotonic()
         with suppress(OSError):
             os.write(go_w, struct.pack(">Q", len(data)))
-        why = self._supervise(pid, pidfd, io, t0, lambda: _calls(io.bufs[io.st_r]))
-        calls, bad = _calls(io.bufs[io.st_r]), _events(io.bufs[io.st_r])[1]
+        sized = self.func_name is not None
+        why = self._supervise(pid, pidfd, io, t0, lambda: _calls(io.bufs[io.st_r], sized))
+        calls, (seen, bad) = _calls(io.bufs[io.st_r], sized), _events(io.bufs[io.st_r], sized)
+        # A stdin host's b"R" (setup done) comes with its first run; a LeetCode host's came with its load.
+        ready = [(b"R", b"")] if not fresh or self.func_name or (b"R", b"") in seen else []
         extra, self.load_cpu = self.load_cpu, 0.0
-        if not why and not bad and calls and calls[0][0] == b"V":
+        if not why and not bad and calls and calls[0][0] in (b"V", b"D", b"Q"):
             wall = time.monotonic() - t0
             rss = 0.0 if self.cg else max([_proc_hwm_mb(p) for p in _descendants(self.outer)] or [0.0])
-            return self._decide("", None, wall, io, [(b"R", b"")] + calls[:1], True, extra, rss)
-        return self._stop_host(why or ("garbage" if bad else ""), t0, [(b"R", b"")] + calls, extra)
+            io.drain()  # the host flushed before reporting: its output is all in the pipes
+            why, clean = io.over(), self._retire_host() if calls[0][0] == b"Q" else self._after_run()
+            calls = [(b"D", b"")] if calls[0][0] == b"Q" else calls
+            return self._decide(why, None, wall, io, ready + calls[:1], clean, extra, rss)
+        return self._stop_host(why or ("garbage" if bad else ""), t0, ready + calls, extra)
 
     def _start_host(self):
-        in_fd, stdin_fd = os.memfd_create("input", 0), os.memfd_create("stdin", 0)
+        """Fork the sample's host: a stdin program's (run on each input as __main__) or a LeetCode module's (loaded
+        once, its method called on each input; its load is supervised here and its CPU counted in the next run)."""
+        in_fd = os.memfd_create("input", 0)
+        stdin_fd = os.memfd_create("stdin", 0) if self.func_name else in_fd
         (go_r, go_w), (out_r, out_w), (err_r, err_w), (st_r, st_w) = os.pipe(), os.pipe(), os.pipe(), os.pipe()
+        fds = {0: stdin_fd, 1: out_w, 2: err_w, STATUS_FD: st_w, GO_FD: go_r, INPUT_FD: in_fd, OUT_FD: out_w,
+               ERR_FD: err_w}
         self.meter.start()
         t0 = time.monotonic()
         pid = os.fork()
         if pid == 0:
             try:
-                _child_setup(self.cfg, self.limits, {0: stdin_fd, 1: out_w, 2: err_w, STATUS_FD: st_w,
-                                                     GO_FD: go_r, INPUT_FD: in_fd}, None)
+                _child_setup(self.cfg, self.limits, fds)
             except BaseException:
                 os._exit(CHILD_SETUP_FAILED)
-            _host_main(self.code_obj, self.func_name, self.prelude)
-        for fd in (stdin_fd, go_r, out_w, err_w, st_w):
+            if self.func_name:
+                _host_main(self.code_obj, self.func_name, self.prelude)
+            _stdin_host_main(self.code_obj, self.prelude)
+        for fd in {stdin_fd, go_r, out_w, err_w, st_w} - {in_fd}:
             os.close(fd)
         io = _Io(out_r, err_r, st_r, self.cap, self.cap + 9)
         os.set_blocking(go_w, False)
         self.host = (pid, _pidfd(pid), io, go_w, in_fd)
+        if not self.func_name:
+            return None
         loaded = lambda: _events(io.bufs[st_r])[1] or any(k != b"R" for k, _ in _events(io.bufs[st_r])[0])
         why = self._supervise(pid, self.host[1], io, t0, loaded)
         events, bad = _events(io.bufs[st_r])
@@ -172,11 +148,12 @@ class Sample:
         return self._stop_host(why or ("garbage" if bad else ""), t0, events, 0.0)
 
     def _stop_host(self, why: str, t0: float, events: list, extra: float) -> tuple:
+        """The run failed, was stopped or the host ended: kill it, clean up, decide from what it left."""
         pid, pidfd, io, go_w, in_fd = self.host
         self.host = None
         if not why and pidfd is not None:  # it reported a failure or died: give it a moment to exit by itself
             select.select([pidfd], [], [], 1.0)
-        ru = _stop(pid, "kill")  # the host never ends by itself while it is healthy
+        ru = _stop(pid, "kill")  # a healthy host never ends by itself
         wall, clean = time.monotonic() - t0, all([self.sweep(), self.wipe()])
         io.drain()
         try:
@@ -186,6 +163,31 @@ class Sample:
             for fd in (pidfd, go_w, in_fd):
                 with suppress(OSError, TypeError):
                     os.close(fd)
+
+    def _after_run(self) -> bool:
+        """After a run that ended well: the host serves the next one if it is alone, single-threaded, with the
+        signal handlers it started with and a modest footprint; else (a thread, a process, a handler or timer that
+        could run between runs, memory a later run would inherit) it is retired now. A stdin program's files are
+        removed. False when something could not be cleaned."""
+        tree = _descendants(self.outer)
+        status = _proc_status(tree[0]) if len(tree) == 1 else {}
+        keep = (status.get("Threads") == "1" and status.get("SigCgt") == self.sigcgt
+                and int((status.get("VmRSS") or "0").split()[0]) < HOST_RSS_KB)
+        if not keep:
+            return self._retire_host()
+        return self.func_name is not None or self.wipe()
+
+    def _retire_host(self) -> bool:
+        """Kill the host and everything of the sample, reap, wipe: the next run gets a new host."""
+        pid, pidfd, io, go_w, in_fd = self.host
+        self.host = None
+        _stop(pid, "kill")
+        clean = all([self.sweep(), self.wipe()])
+        io.close()
+        for fd in (pidfd, go_w, in_fd):
+            with suppress(OSError, TypeError):
+                os.close(fd)
+        return clean
 
     # ---- watching, deciding, cleaning
     def _supervise(self, pid: int, pidfd, io: _Io, t0: float, done) -> str:
@@ -240,6 +242,7 @@ class Sample:
         sig = os.WTERMSIG(wstatus) if wstatus is not None and os.WIFSIGNALED(wstatus) else None
         code = os.WEXITSTATUS(wstatus) if wstatus is not None and os.WIFEXITED(wstatus) else None
         kinds = dict(events)
+        code = 0 if code is None and b"D" in kinds else code  # a stdin program that ended normally, as exit 0
         res = {"exit_code": code, "signal": sig, "cpu_s": cpu + extra, "wall_s": wall,
                "peak_rss_mb": self.cg.peak_mb() if self.cg is not None else rss}
         out = bytes(io.bufs[io.out_r])
