@@ -43,6 +43,11 @@ class _Cgroup:
         return 0
 
     def limit(self, mem: int, pids: int) -> None:
+        """Set the limits, unless they are already these (a write of a memory limit drains per-CPU charge caches
+        on every CPU: most samples keep the previous sample's limits)."""
+        if self._read("memory", "memory.max" if self.v == 2 else "memory.limit_in_bytes").strip() == str(mem) \
+                and self._read("pids", "pids.max").strip() == str(pids):
+            return
         if self.v == 2:
             self._write("memory", "memory.max", mem)
             self._write("memory", "memory.swap.max", 0)
@@ -114,7 +119,7 @@ def _proc_cpu(pid: int) -> float:
     return 0.0
 
 
-def _proc_status(pid: int) -> dict[str, str]:
+def _proc_status(pid: int | str) -> dict[str, str]:
     """/proc/<pid>/status as {field: value}, {} when it cannot be read."""
     with suppress(OSError), open(f"/proc/{pid}/status") as f:
         return dict((k, v.strip()) for k, _, v in (line.partition(":") for line in f))

@@ -53,6 +53,7 @@ def _child_setup(cfg: dict, limits: dict, fds: dict[int, int]) -> None:
         _drop_caps()
     _keyctl(7, -4)  # KEYCTL_CLEAR of the uid's user keyrings (@u, @us), which outlive processes and samples:
     _keyctl(7, -5)  # as the candidate uid, before its code runs, so nothing planted earlier reaches it
+    _keyctl(1, 0)  # KEYCTL_JOIN_SESSION_KEYRING(NULL): a fresh session keyring of its own, dying with the host
     if path_fds:
         _import_via_fds(cfg["path_dirs"], [max(fds) + 1 + i for i in range(len(path_fds))])
     os.chdir(cfg["workdir_now"])

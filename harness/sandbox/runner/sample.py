@@ -28,7 +28,6 @@ class Sample:
         self.meter = _Meter(self.cg, self.outer)
         self.ncpu = max(1, len(os.sched_getaffinity(0)))
         self.tests, self.code_obj, self.host, self.load_cpu = 0, None, None, 0.0
-        self.sigcgt = _proc_status(self.outer).get("SigCgt")  # the handlers a host starts with (it forks from us)
 
     def serve(self) -> int:
         self.prepare(_recv_bodies(self.rx, self.header)[0])
@@ -55,7 +54,6 @@ class Sample:
     def prepare(self, code: bytes) -> None:
         if not self.pid1:
             _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans come back to us, to be killed, reaped and accounted
-        _keyctl(1, 0)  # KEYCTL_JOIN_SESSION_KEYRING(NULL): a fresh session keyring, dying with the sample
         if self.cg is not None:  # headroom for the runner's own processes, members too (warm, spare, active, old)
             self.cg.limit((int(self.limits["memory_limit_mb"]) + SAMPLE_HEADROOM_MB) << 20,
                           self.cfg["max_processes"] + 4)
@@ -171,7 +169,7 @@ class Sample:
         removed. False when something could not be cleaned."""
         tree = _descendants(self.outer)
         status = _proc_status(tree[0]) if len(tree) == 1 else {}
-        keep = (status.get("Threads") == "1" and status.get("SigCgt") == self.sigcgt
+        keep = (status.get("Threads") == "1" and status.get("SigCgt") == self.cfg["sigcgt"]
                 and int((status.get("VmRSS") or "0").split()[0]) < HOST_RSS_KB)
         if not keep:
             return self._retire_host()

@@ -155,6 +155,7 @@ def main() -> None:
     for name in WARM_MODULES:
         with suppress(ImportError):
             __import__(name)
+    cfg["sigcgt"] = _proc_status("self").get("SigCgt")  # the handlers every host starts with
     gc.collect()
     gc.freeze()  # forked children need not touch (and copy) the runner's objects when they collect
     accounting = f"cgroup-v{cfg['cgroup']['version']}" if cfg.get("cgroup") else "rusage"
