@@ -382,3 +382,13 @@ def test_programs_with_exit_hooks_run_each_test_as_in_a_fresh_process(sb, code):
                                                    (RunStatus.OK, b"11\n")], [r.detail for r in runs]
     if "logging" in code:  # its exit hook closed its handler: a host serving on would log into a closed stream
         assert all(r.stderr == b"INFO:root:x\n" for r in runs), [r.stderr for r in runs]
+
+
+def test_a_leetcode_host_keeps_its_module_whatever_it_holds(sb):
+    # As officially, one module load and one Solution() serve every test of the sample, even when the module
+    # holds far more than a stdin host may keep (precomputed tables are the common case).
+    code = ("big = [0] * 12_000_000\ncalls = [0]\nclass Solution:\n    def f(self, x):\n"
+            "        calls[0] += 1\n        return calls[0]\n")
+    runs = run(sb, code, ["1", "2", "3"], func_name="f")
+    assert [(r.status, r.returned) for r in runs] == [(RunStatus.OK, "1"), (RunStatus.OK, "2"), (RunStatus.OK, "3")], \
+        [r.detail for r in runs]

@@ -20,8 +20,8 @@ in the ready frame) over stdin/stdout. Three kinds of process, so that nothing o
   all tests of a sample in one process. A stdin program runs per test as a fresh `__main__` (fd 0 = the input
   bytes in a memfd; fds 0/1/2 restored, new std streams) and ends as a process ends (threads joined, atexit run,
   output flushed); a LeetCode module loads once, makes one `Solution()` and is called once per test. A host that
-  leaves anything running after a test (a thread, a process, a signal handler), grows large, runs exit hooks or
-  ends is replaced by a new one for the next test.
+  ends is replaced for the next test; so is a stdin host that leaves anything running after a test (a thread, a
+  process, a signal handler), grows large or runs exit hooks.
 Accounting (accounting.py) covers the candidate's whole process tree: the judge's cgroup for this runner (v1 or v2;
 each candidate joins it before dropping privileges), else getrusage of reaped children plus a scan of the live ones
 (the sample process is their init or subreaper). Verdict classes come from the kernel and this process: CPU time

@@ -163,17 +163,18 @@ class Sample:
                     os.close(fd)
 
     def _after_run(self) -> bool:
-        """After a run that ended well: the host serves the next one if it is alone, single-threaded, with the
-        signal handlers it started with and a modest footprint; else (a thread, a process, a handler or timer that
-        could run between runs, memory a later run would inherit) it is retired now. A stdin program's files are
-        removed. False when something could not be cleaned."""
+        """After a run that ended well. A LeetCode host keeps its module and `Solution()` for the next call, as
+        officially, whatever it left running. A stdin host serves the next run if it is alone, single-threaded,
+        with the signal handlers it started with and a modest footprint; else (a thread, a process, a handler or
+        timer that could run between runs, memory a later run would inherit) it is retired now; the program's
+        files are removed. False when something could not be cleaned."""
+        if self.func_name is not None:
+            return True
         tree = _descendants(self.outer)
         status = _proc_status(tree[0]) if len(tree) == 1 else {}
         keep = (status.get("Threads") == "1" and status.get("SigCgt") == self.cfg["sigcgt"]
                 and int((status.get("VmRSS") or "0").split()[0]) < HOST_RSS_KB)
-        if not keep:
-            return self._retire_host()
-        return self.func_name is not None or self.wipe()
+        return self.wipe() if keep else self._retire_host()
 
     def _retire_host(self) -> bool:
         """Kill the host and everything of the sample, reap, wipe: the next run gets a new host."""
