@@ -374,7 +374,8 @@ def test_a_non_daemon_thread_and_atexit_end_each_run_as_a_process_end(sb):
 @pytest.mark.parametrize("code", [
     "from concurrent.futures import ThreadPoolExecutor\nex = ThreadPoolExecutor(2)\n"
     "print(sum(ex.map(int, input().split())))\n",  # never shut down: the exit hooks stop its workers
-    "import logging\nlogging.basicConfig(level=logging.INFO)\nlogging.info('x')\nprint(sum(map(int, input().split())))\n",
+    "import logging\nlogging.basicConfig(level=logging.INFO)\nlogging.info('x')\n"
+    "print(sum(map(int, input().split())))\n",
 ], ids=["thread-pool", "logging"])
 def test_programs_with_exit_hooks_run_each_test_as_in_a_fresh_process(sb, code):
     runs = run(sb, code, ["1 2", "3 4", "5 6"])
@@ -390,5 +391,5 @@ def test_a_leetcode_host_keeps_its_module_whatever_it_holds(sb):
     code = ("big = [0] * 12_000_000\ncalls = [0]\nclass Solution:\n    def f(self, x):\n"
             "        calls[0] += 1\n        return calls[0]\n")
     runs = run(sb, code, ["1", "2", "3"], func_name="f")
-    assert [(r.status, r.returned) for r in runs] == [(RunStatus.OK, "1"), (RunStatus.OK, "2"), (RunStatus.OK, "3")], \
+    assert [(r.status, r.returned) for r in runs] == [(RunStatus.OK, str(i)) for i in (1, 2, 3)], \
         [r.detail for r in runs]
