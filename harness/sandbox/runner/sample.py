@@ -103,12 +103,12 @@ class Sample:
         ready = [(b"R", b"")] if not fresh or self.func_name or (b"R", b"") in seen else []
         extra, self.load_cpu = self.load_cpu, 0.0
         if not why and not bad and calls and calls[0][0] in (b"V", b"D", b"Q"):
-            wall = time.monotonic() - t0
+            wall, cpu = time.monotonic() - t0, self.meter.cpu()  # the run's, not the cleanup's after it
             rss = 0.0 if self.cg else max([_proc_hwm_mb(p) for p in _descendants(self.outer)] or [0.0])
             io.drain()  # the host flushed before reporting: its output is all in the pipes
             why, clean = io.over(), self._retire_host() if calls[0][0] == b"Q" else self._after_run()
             calls = [(b"D", b"")] if calls[0][0] == b"Q" else calls
-            return self._decide(why, None, wall, io, ready + calls[:1], clean, extra, rss)
+            return self._decide(why, None, wall, io, ready + calls[:1], clean, extra, rss, cpu)
         return self._stop_host(why or ("garbage" if bad else ""), t0, ready + calls, extra)
 
     def _start_host(self):
@@ -235,8 +235,8 @@ class Sample:
             return min(hard, now + max(0.5, wall / 2)), (now, cpu)
         return deadline, mark
 
-    def _decide(self, why, ru, wall, io: _Io, events, clean, extra=0.0, rss=0.0) -> tuple:
-        cpu = self.meter.cpu()
+    def _decide(self, why, ru, wall, io: _Io, events, clean, extra=0.0, rss=0.0, cpu=None) -> tuple:
+        cpu = self.meter.cpu() if cpu is None else cpu
         wstatus = ru[1] if ru else None
         sig = os.WTERMSIG(wstatus) if wstatus is not None and os.WIFSIGNALED(wstatus) else None
         code = os.WEXITSTATUS(wstatus) if wstatus is not None and os.WIFEXITED(wstatus) else None
