@@ -393,3 +393,20 @@ def test_a_leetcode_host_keeps_its_module_whatever_it_holds(sb):
     runs = run(sb, code, ["1", "2", "3"], func_name="f")
     assert [(r.status, r.returned) for r in runs] == [(RunStatus.OK, str(i)) for i in (1, 2, 3)], \
         [r.detail for r in runs]
+
+
+@pytest.mark.parametrize("namespaces", [True, False], ids=["namespaces", "no-namespaces"])
+def test_a_sample_that_kills_all_it_can_does_not_reach_the_next_samples_host(namespaces):
+    # The next sample's host is forked while this sample runs; it stays the runner's (root) until its own sample
+    # starts it, so a candidate's kill(-1) (every process it may signal) cannot take it down, even without PID
+    # namespaces (the root fallback with namespaces off).
+    if os.geteuid() != 0:
+        pytest.skip("needs root: without it the candidate shares the judge's uid (documented in jail.py)")
+    box = LocalSandbox(JailOptions(isolation="rlimits", namespaces=namespaces, max_processes=NPROC))
+    try:
+        (killer,) = run(box, "import os, signal\nprint(1, flush=True)\nos.kill(-1, signal.SIGKILL)\n", [""])
+        assert killer.stdout == b"1\n", killer.detail  # it ran (kill(-1) spares the caller)
+        assert [(r.status, r.stdout) for r in run(box, "print(input())", ["a", "b"])] == \
+            [(RunStatus.OK, b"a\n"), (RunStatus.OK, b"b\n")]
+    finally:
+        box.close()

@@ -16,7 +16,8 @@ in the ready frame) over stdin/stdout. Three kinds of process, so that nothing o
   compiles the code (compile errors are decided here, before any candidate code runs), runs every test and replies,
   kills everything after each test (kill(-1) as pid 1: atomic, nothing can freeze it) and exits at the sample's
   end, taking every process, SysV object and byte of the sample with it (isolation.py);
-- the sample's HOST (child.py): one forked child per sample that serves every test, as the official grader runs
+- the sample's HOST (child.py): one child per sample, forked by the sample process before its sample arrives
+  (it stays the runner's, root where the runner is, until the sample starts it), that serves every test, as the official grader runs
   all tests of a sample in one process. A stdin program runs per test as a fresh `__main__` (fd 0 = the input
   bytes in a memfd; fds 0/1/2 restored, new std streams) and ends as a process ends (threads joined, atexit run,
   output flushed); a LeetCode module loads once, makes one `Solution()` and is called once per test. A host that

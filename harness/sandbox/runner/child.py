@@ -26,8 +26,9 @@ def _std_streams() -> list:
     return raws
 
 
-def _child_setup(cfg: dict, limits: dict, fds: dict[int, int]) -> None:
-    """In a fresh child, still trusted: fds, session, rlimits, cgroup, uid, cwd. Fails -> CHILD_SETUP_FAILED."""
+def _child_setup(cfg: dict, fds: dict[int, int]) -> None:
+    """In a fresh child, still trusted, what needs no sample: fds, session, rlimits but the address space, uid,
+    keyrings. Fails -> CHILD_SETUP_FAILED."""
     os.setsid()
     for dst, src in sorted(fds.items()):
         os.dup2(src, dst)
@@ -35,11 +36,9 @@ def _child_setup(cfg: dict, limits: dict, fds: dict[int, int]) -> None:
     for i, fd in enumerate(path_fds):
         os.dup2(fd, max(fds) + 1 + i)
     os.closerange(max(fds) + 1 + len(path_fds), 1 << 16)
-    mem = int(limits["memory_limit_mb"]) << 20
     # No RLIMIT_CPU: a host serves many runs, and the time limit is the tree's CPU as the sample process measures
     # it (a SIGXCPU, sent by the kernel or by the candidate itself, never decides anything).
-    for res, soft, hard in ((resource.RLIMIT_AS, mem, mem),
-                            (resource.RLIMIT_FSIZE, cfg["file_size"], cfg["file_size"]),
+    for res, soft, hard in ((resource.RLIMIT_FSIZE, cfg["file_size"], cfg["file_size"]),
                             (resource.RLIMIT_NOFILE, cfg["open_files"], cfg["open_files"]),
                             (resource.RLIMIT_NPROC, cfg["max_processes"], cfg["max_processes"]),
                             (resource.RLIMIT_CORE, 0, 0), (resource.RLIMIT_MEMLOCK, 0, 0),
@@ -56,11 +55,40 @@ def _child_setup(cfg: dict, limits: dict, fds: dict[int, int]) -> None:
     _keyctl(1, 0)  # KEYCTL_JOIN_SESSION_KEYRING(NULL): a fresh session keyring of its own, dying with the host
     if path_fds:
         _import_via_fds(cfg["path_dirs"], [max(fds) + 1 + i for i in range(len(path_fds))])
-    os.chdir(cfg["workdir_now"])
     sys.set_int_max_str_digits(INT_DIGITS)
     import random
 
     random.seed()  # else every test would repeat the runner's random state
+
+
+def _seed_main(cfg: dict, fds: dict[int, int], start_r: int, code_fd: int, prelude_of) -> None:
+    """A host forked before its sample arrives. It waits, still the runner's (root where the runner is: no
+    candidate of the sample before can signal it), for the sample process's start frame (memory limit, work dir,
+    func_name, prelude) and the sample's compiled code (marshal, in a memfd); only then, the previous sample gone,
+    it sets itself up (_child_setup: uid, keyrings...) and becomes a stdin or a LeetCode host. Everything up to that
+    is trusted: any failure exits CHILD_SETUP_FAILED before b"R". Never returns."""
+    import marshal
+
+    try:
+        start = json.loads(_read_exact(start_r, struct.unpack(">I", _read_exact(start_r, 4))[0]))
+        parts, off = [], 0
+        while off < start["code_len"] and (got := os.pread(code_fd, min(start["code_len"] - off, 1 << 20), off)):
+            parts.append(got)
+            off += len(got)
+        code_obj = marshal.loads(b"".join(parts))
+        mem = int(start["memory_limit_mb"]) << 20
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        os.environ["TMPDIR"] = os.environ["HOME"] = start["workdir"]
+        _child_setup(cfg, fds)  # closes start_r and code_fd with every other fd not in `fds`
+        os.chdir(start["workdir"])
+        prelude = _needed(prelude_of(start["prelude"]), code_obj)
+        if start["func_name"]:
+            os.dup2(os.memfd_create("stdin", 0), 0)  # a LeetCode program reads no input from stdin
+    except BaseException:
+        os._exit(CHILD_SETUP_FAILED)
+    if start["func_name"]:
+        _host_main(code_obj, start["func_name"], prelude)
+    _stdin_host_main(code_obj, prelude)
 
 
 def _import_via_fds(dirs: list[str], fds: list[int]) -> None:

@@ -3,6 +3,7 @@
 # child serving one run per test; a new one after any run that leaves more than the host behind), supervises it (CPU,
 # wall backstop, output caps), decides each verdict class from what it observed, replies.
 
+import json
 import os
 import select
 import signal
@@ -11,13 +12,31 @@ import time
 from contextlib import suppress
 
 
+def _fork_seed(cfg: dict, prelude_of) -> tuple:
+    """Fork a host ahead of its sample (child.py's _seed_main): its pipes and memfds made here, before any byte of
+    the sample exists in this process. Returns (pid, start_w, code_fd, in_fd, go_w, out_r, err_r, st_r)."""
+    in_fd, code_fd = os.memfd_create("input", 0), os.memfd_create("code", 0)
+    (go_r, go_w), (out_r, out_w), (err_r, err_w), (st_r, st_w), (start_r, start_w) = \
+        os.pipe(), os.pipe(), os.pipe(), os.pipe(), os.pipe()
+    fds = {0: in_fd, 1: out_w, 2: err_w, STATUS_FD: st_w, GO_FD: go_r, INPUT_FD: in_fd, OUT_FD: out_w,
+           ERR_FD: err_w}
+    pid = os.fork()
+    if pid == 0:
+        _seed_main(cfg, fds, start_r, code_fd, prelude_of)
+    for fd in (go_r, out_w, err_w, st_w, start_r):
+        os.close(fd)
+    os.set_blocking(go_w, False)
+    return pid, start_w, code_fd, in_fd, go_w, out_r, err_r, st_r
+
+
 class Sample:
     """One sample, in its own process (pid 1 of a fresh PID + IPC namespace when granted): reads its frames from
     the channel, runs every test, cleans up after each, replies, and exits at the sample's end."""
 
     def __init__(self, rx: int, tx: int, cfg: dict, header: dict, prelude, error: str, pid1: bool,
-                 release) -> None:
+                 release, seed, prelude_of) -> None:
         self.rx, self.tx, self.cfg, self.header, self.pid1, self.release = rx, tx, cfg, header, pid1, release
+        self.seed, self.prelude_of = seed, prelude_of  # a host forked ahead (_fork_seed), and how it finds preludes
         self.func_name, self.limits = header.get("func_name"), header["limits"]
         self.tl = float(self.limits["time_limit_s"])
         self.cap = int(self.limits["output_limit_mb"]) << 20
@@ -52,19 +71,15 @@ class Sample:
                 _send(self.tx, {"status": "infra_error", "detail": f"unknown op {op!r}"})
 
     def prepare(self, code: bytes) -> None:
-        if not self.pid1:
-            _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans come back to us, to be killed, reaped and accounted
         if self.cg is not None:  # headroom for the runner's own processes, members too (warm, spare, active, old)
             self.cg.limit((int(self.limits["memory_limit_mb"]) + SAMPLE_HEADROOM_MB) << 20,
                           self.cfg["max_processes"] + 4)
-        workdir = self.cfg["workdir_now"] = self.cfg.get("workdir") or self._new_workdir()
-        os.environ["TMPDIR"] = os.environ["HOME"] = workdir  # inherited by every child
+        self.cfg["workdir_now"] = self.cfg.get("workdir") or self._new_workdir()
         if self.error:
             return
         try:  # compile errors are decided here, before any candidate code runs
             self.code_obj = compile(code.decode("utf-8", "surrogateescape"), "<solution>", "exec",
                                     dont_inherit=True)
-            self.prelude = _needed(self.prelude, self.code_obj)
         except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
             self.error, self.error_status = f"{type(exc).__name__}: {exc}"[:2000], "compile_error"
 
@@ -112,28 +127,25 @@ class Sample:
         return self._stop_host(why or ("garbage" if bad else ""), t0, ready + calls, extra)
 
     def _start_host(self):
-        """Fork the sample's host: a stdin program's (run on each input as __main__) or a LeetCode module's (loaded
-        once, its method called on each input; its load is supervised here and its CPU counted in the next run)."""
-        in_fd = os.memfd_create("input", 0)
-        stdin_fd = os.memfd_create("stdin", 0) if self.func_name else in_fd
-        (go_r, go_w), (out_r, out_w), (err_r, err_w), (st_r, st_w) = os.pipe(), os.pipe(), os.pipe(), os.pipe()
-        fds = {0: stdin_fd, 1: out_w, 2: err_w, STATUS_FD: st_w, GO_FD: go_r, INPUT_FD: in_fd, OUT_FD: out_w,
-               ERR_FD: err_w}
+        """Start the sample's host: the one forked ahead of the sample, or a new one. It becomes a stdin program's
+        host (run on each input as __main__) or a LeetCode module's (loaded once, its method called on each
+        input; its load is supervised here and its CPU counted in the next run)."""
+        import marshal
+
+        seed, self.seed = self.seed or _fork_seed(self.cfg, self.prelude_of), None
+        pid, start_w, code_fd, in_fd, go_w, out_r, err_r, st_r = seed
+        blob = marshal.dumps(self.code_obj)
+        _write_all(code_fd, blob)
+        start = json.dumps({"memory_limit_mb": self.limits["memory_limit_mb"], "workdir": self.cfg["workdir_now"],
+                            "func_name": self.func_name, "prelude": self.header.get("prelude") or "",
+                            "code_len": len(blob)}).encode()
         self.meter.start()
         t0 = time.monotonic()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                _child_setup(self.cfg, self.limits, fds)
-            except BaseException:
-                os._exit(CHILD_SETUP_FAILED)
-            if self.func_name:
-                _host_main(self.code_obj, self.func_name, self.prelude)
-            _stdin_host_main(self.code_obj, self.prelude)
-        for fd in {stdin_fd, go_r, out_w, err_w, st_w} - {in_fd}:
+        with suppress(OSError):  # a host that died in its setup is seen below, as CHILD_SETUP_FAILED
+            _write_all(start_w, struct.pack(">I", len(start)) + start)
+        for fd in (start_w, code_fd):
             os.close(fd)
         io = _Io(out_r, err_r, st_r, self.cap, self.cap + 9)
-        os.set_blocking(go_w, False)
         self.host = (pid, _pidfd(pid), io, go_w, in_fd)
         if not self.func_name:
             return None

@@ -65,8 +65,11 @@ class WarmRunner:
         if pid == 0:
             code = 1
             try:
+                if not pid1:
+                    _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans come back to us, to be killed, reaped, accounted
+                seed = _fork_seed(self.cfg, self._prelude)  # the host, forked while no sample is here yet
                 os.read(self.baton_r, 1)
-                code = self._sample_process(pid1)
+                code = self._sample_process(pid1, seed)
             except BaseException:
                 with suppress(BaseException):
                     __import__("traceback").print_exc()
@@ -88,7 +91,7 @@ class WarmRunner:
                 for p in [child, *_descendants(child)]:
                     _kill(p)
 
-    def _sample_process(self, pid1: bool) -> int:
+    def _sample_process(self, pid1: bool, seed) -> int:
         try:
             header = _recv_header(self.rx)
         except EOFError:
@@ -106,7 +109,7 @@ class WarmRunner:
         def release(stop: bool = False) -> None:  # the next sample process may read now, or everyone stops
             os.write(self.spawn_w if stop else self.baton_w, b"x" if stop else b"g")
 
-        return Sample(self.rx, self.tx, self.cfg, header, prelude, error, pid1, release).serve()
+        return Sample(self.rx, self.tx, self.cfg, header, prelude, error, pid1, release, seed, self._prelude).serve()
 
     def _prelude(self, text: str) -> tuple[dict, int]:
         """The namespace and recursion limit the judge's trusted prelude leaves (cached in this process)."""
