@@ -33,14 +33,14 @@ class Sample:
     """One sample, in its own process (pid 1 of a fresh PID + IPC namespace when granted): reads its frames from
     the channel, runs every test, cleans up after each, replies, and exits at the sample's end."""
 
-    def __init__(self, rx: int, tx: int, cfg: dict, header: dict, prelude, error: str, pid1: bool,
-                 release, seed, prelude_of) -> None:
+    def __init__(self, rx: int, tx: int, cfg: dict, header: dict, error: str, pid1: bool, release, seed,
+                 prelude_of) -> None:
         self.rx, self.tx, self.cfg, self.header, self.pid1, self.release = rx, tx, cfg, header, pid1, release
         self.seed, self.prelude_of = seed, prelude_of  # a host forked ahead (_fork_seed), and how it finds preludes
         self.func_name, self.limits = header.get("func_name"), header["limits"]
         self.tl = float(self.limits["time_limit_s"])
         self.cap = int(self.limits["output_limit_mb"]) << 20
-        self.prelude, self.error = prelude, error
+        self.error = error
         self.error_status = "infra_error" if error else ""  # the judge's prelude failed: not the candidate's doing
         self.outer = int(os.readlink("/proc/self"))  # our pid as /proc (of the runner's namespace) names it
         self.cg = _Cgroup(cfg["cgroup"]) if cfg.get("cgroup") else None

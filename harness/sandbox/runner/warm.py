@@ -100,16 +100,16 @@ class WarmRunner:
             os.write(self.spawn_w, b"x")
             return 0
         os.write(self.spawn_w, b"n")
-        prelude, error = None, ""
-        try:
-            prelude = self._prelude(header.get("prelude") or "")
+        error = ""
+        try:  # computed (and cached) here so that a failure is the judge's; the host looks it up itself
+            self._prelude(header.get("prelude") or "")
         except BaseException as exc:  # the judge's own code failed: not the candidate's doing
             error = f"prelude failed: {type(exc).__name__}: {exc}"[:2000]
 
         def release(stop: bool = False) -> None:  # the next sample process may read now, or everyone stops
             os.write(self.spawn_w if stop else self.baton_w, b"x" if stop else b"g")
 
-        return Sample(self.rx, self.tx, self.cfg, header, prelude, error, pid1, release, seed, self._prelude).serve()
+        return Sample(self.rx, self.tx, self.cfg, header, error, pid1, release, seed, self._prelude).serve()
 
     def _prelude(self, text: str) -> tuple[dict, int]:
         """The namespace and recursion limit the judge's trusted prelude leaves (cached in this process)."""
