@@ -58,7 +58,7 @@ def _child_setup(cfg: dict, fds: dict[int, int]) -> None:
     sys.set_int_max_str_digits(INT_DIGITS)
     import random
 
-    random.seed()  # else every test would repeat the runner's random state
+    random.seed()  # else every host would repeat the runner's state (a stdin host reseeds per run as well)
 
 
 def _seed_main(cfg: dict, fds: dict[int, int], start_r: int, code_fd: int, prelude_of) -> None:
