@@ -5,8 +5,10 @@ What it does, per sample: no code -> `no_code` without running anything; a probl
 reward and eval reports it). Otherwise the code, preceded by the official LiveCodeBench import prelude (the
 star-imports and `sys.setrecursionlimit(50000)` the official grader puts in front of every solution, on ONE line so
 tracebacks are off by one line only; inserted after any leading `from __future__` imports, which the official
-grader breaks) and, for a stdin program, with its top level inside a function as officially when that keeps its
-meaning (harness/program.py; `SampleResult.exec_mode` says how it ran), runs in a sandbox session (one per sample: fresh state) on the tests in `DEFAULT_ORDER`: the public examples first,
+grader breaks; a sandbox with `supports_prelude` gets it as RunSpec.prelude, runs it once per runner, and the code
+keeps that line empty) and, for a stdin program, with its top level inside a function as officially when that
+keeps its meaning (harness/program.py; `SampleResult.exec_mode` says how it ran), runs in a sandbox session (one per
+sample: fresh state) on the tests in `DEFAULT_ORDER`: the public examples first,
 then the hidden tests hardest first (input length descending, stable; `RunOrder` also offers pure hardest-first
 and the official order), one batch at a time; the sandbox returns raw bytes / JSON, and the comparison
 (harness/compare.py, the official rules) runs here, outside the jail. The first failing test ends the sample
@@ -41,21 +43,13 @@ from dataclasses import replace
 from enum import StrEnum
 
 from harness import program
+from harness.program import OFFICIAL_PRELUDE
 from harness.compare import compare_return, compare_stdout, decode_json_value
 from harness.problems import Problem, TestCase
 from harness.sandbox.base import RawRun, RunSpec, RunStatus, Sandbox
 from harness.sandbox.pool import WorkerPool, WorkerSlot, default_workers
 from harness.verdicts import Limits, SampleResult, TestOutcome, Verdict
 
-_STAR_MODULES = ("string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random", "statistics",
-                 "itertools", "functools", "operator", "io", "sys", "json", "builtins", "typing")
-_PLAIN_MODULES = ("string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random",
-                  "statistics", "itertools", "functools", "operator", "io", "sys", "json")
-OFFICIAL_PRELUDE = "; ".join(
-    [f"from {m} import *" for m in _STAR_MODULES] + [f"import {m}" for m in _PLAIN_MODULES]
-    + ["sys.setrecursionlimit(50000)"]
-)
-PRELUDE_MODULES = tuple(sorted(set(_STAR_MODULES)))  # what a warm runner can pre-import so the prelude costs ~nothing
 _HEAD_CHARS = 1000  # stdout/stderr kept for a failing test
 STARVED_CPU_SHARE = 0.05  # a sleeping program gets ~0% of a CPU; a starved one its share of an overloaded machine
 RELAXED_WALL = 4.0
@@ -195,8 +189,10 @@ def grade_with(sandbox: Sandbox, problem: Problem, code: str | None, limits: Lim
     if (bad := program.not_unicode(code)) is not None:  # Python cannot compile it (officially: compile error)
         return SampleResult(Verdict.COMPILE_ERROR, tests_total=len(tests), detail=bad, sandbox=name,
                             wall_s=time.perf_counter() - started)
-    prepared = program.prepare(code, problem.func_name, OFFICIAL_PRELUDE)
-    spec = RunSpec(prepared.source, problem.func_name, limits)
+    # A sandbox that runs the prelude once per runner (RunSpec.prelude) saves every test its ~700 star-imports.
+    prelude = OFFICIAL_PRELUDE if getattr(sandbox, "supports_prelude", False) else ""
+    prepared = program.prepare(code, problem.func_name, "" if prelude else OFFICIAL_PRELUDE)
+    spec = RunSpec(prepared.source, problem.func_name, limits, prelude)
     try:
         outcomes = _run_tests(sandbox, spec, problem, expected, plan_order(problem, order),
                               max(1, batch_size) if early_exit else 1, early_exit)

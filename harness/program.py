@@ -24,7 +24,7 @@ in tracebacks, as before (L+2 when a `global` line is needed and the first state
 the call go on one last line. Official differences that follow (documented in README, "The judge"): module-level
 `return` ends the program and `nonlocal` of a top-level name works, as officially.
 
-Not covered: running the code (harness/sandbox/), the prelude's content (harness/judge.py).
+Not covered: running the code (harness/sandbox/).
 """
 
 from __future__ import annotations
@@ -36,6 +36,15 @@ from dataclasses import dataclass
 
 from harness.program_scope import Analysis, analyse
 
+_STAR_MODULES = ("string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random", "statistics",
+                 "itertools", "functools", "operator", "io", "sys", "json", "builtins", "typing")
+_PLAIN_MODULES = ("string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random",
+                  "statistics", "itertools", "functools", "operator", "io", "sys", "json")
+OFFICIAL_PRELUDE = "; ".join(
+    [f"from {m} import *" for m in _STAR_MODULES] + [f"import {m}" for m in _PLAIN_MODULES]
+    + ["sys.setrecursionlimit(50000)"]
+)
+"""The official grader's import prelude, on one line: what runs before every solution."""
 WRAPPER = "__lcb_main__"
 CALL_MODULE_NAME = "solution"  # a LeetCode file is imported as a module, never run as __main__ (as officially)
 
@@ -69,9 +78,10 @@ def not_unicode(code: str) -> str | None:
 
 
 def prepare(code: str, func_name: str | None, prelude: str) -> Prepared:
-    """The program as the sandbox should run it (see the module docstring)."""
+    """The program as the sandbox should run it (see the module docstring). prelude "": the sandbox runs the
+    prelude itself (RunSpec.prelude); its line stays, empty, so line numbers do not change."""
     if func_name is not None:
-        return Prepared(with_prelude(code, f"{prelude}; __name__ = {CALL_MODULE_NAME!r}"), "call")
+        return Prepared(with_prelude(code, _then(prelude, f"__name__ = {CALL_MODULE_NAME!r}")), "call")
     try:
         source, reason = wrap_in_function(code, prelude)
     except (RecursionError, MemoryError, ValueError) as err:  # never let one odd program stop a run
@@ -163,8 +173,12 @@ def _assemble(lines: list[str], head_end: int, rest: list[ast.stmt], analysis: A
         if join_declaration and number == first.lineno:
             line = f"{declare}; {line}"
         out.append(line if number in protected else "\t" + line)
-    out.append(f"{prelude}; {WRAPPER}()")
+    out.append(_then(prelude, f"{WRAPPER}()"))
     return "\n".join(out)
+
+
+def _then(prelude: str, statement: str) -> str:
+    return f"{prelude}; {statement}" if prelude else statement
 
 
 _COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,

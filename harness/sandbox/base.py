@@ -36,7 +36,8 @@ class RunSpec:
     prelude: judge-trusted code run before `code` in the same `__main__` namespace (e.g. the official
     LiveCodeBench import prelude). A sandbox may run it once and give every test a copy of the resulting
     namespace (and recursion limit) instead of re-running it; the effect must be that of running it first, as
-    its own block (the code keeps its own line numbers and `from __future__` imports). Empty = none.
+    its own block (the code keeps its own line numbers and `from __future__` imports). Empty = none. Only for a
+    sandbox whose `supports_prelude` is true (the judge inlines the prelude in the code for any other).
     """
 
     code: str
@@ -74,6 +75,7 @@ class SandboxSession(Protocol):
 
 class Sandbox(Protocol):
     name: str  # e.g. "bwrap", "rlimits-fallback", "modal"
+    # Optional `supports_prelude: bool` (default False): the sandbox honours RunSpec.prelude.
 
     def open_session(self, spec: RunSpec) -> SandboxSession: ...
 

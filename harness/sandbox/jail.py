@@ -49,6 +49,12 @@ Both: rlimits on each candidate process (AS = memory limit, FSIZE, NOFILE, NPROC
 no RLIMIT_CPU: the time limit is the tree's measured CPU), no_new_privs, every process a test leaves besides the
 sample's host killed and reaped after it, and everything after every sample.
 
+Kernel keyrings (both): the hosts of a runner share one session keyring (the runner's, joined at its start),
+emptied before each host's candidate runs (replaced if a candidate revoked it); with a candidate uid of our own
+(root), that uid's user keyrings are emptied too. Naming them creates them, and a uid's user keyrings live until
+reboot: two small kernel keys per runner (per candidate uid). Without root the candidate runs as the judge's uid,
+whose user keyrings belong to the user: they are neither emptied nor isolated.
+
 Not covered here: the protocol with the runner (protocol.py, runner/, local.py), verdicts (judge.py).
 """
 
@@ -68,6 +74,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from harness.program import OFFICIAL_PRELUDE
 from harness.sandbox import cgroup as cgroups
 from harness.sandbox.runner import runner_source
 
@@ -104,6 +111,9 @@ class JailOptions:
     extra_env: dict[str, str] = field(default_factory=dict)
     namespaces: bool = True  # the fallback takes the namespaces the kernel grants; per-sample PID+IPC namespaces
     cgroups: bool = True  # account and limit the candidate's whole tree with a cgroup where we may make one
+    # Trusted preludes the runner runs once at its start: a RunSpec.prelude among them costs a sample nothing; any
+    # other is run per sample, twice (by the sample process, and by its host forked before the sample arrived).
+    preludes: tuple[str, ...] = (OFFICIAL_PRELUDE,)
 
 
 class JailUnavailable(RuntimeError):
@@ -282,6 +292,7 @@ def launch_runner(opts: JailOptions, isolation: Isolation, stderr) -> RunnerLaun
         "open_files": opts.open_files,
         "max_processes": opts.max_processes,
         "env": {**CANDIDATE_ENV, **opts.extra_env},
+        "preludes": list(opts.preludes),
     }
     return RunnerLaunch(proc=proc, isolation=isolation, config=config, candidate_uid=uid, scratch=scratch,
                         cgroup=cg)

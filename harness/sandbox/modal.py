@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.errors import UserError
+from harness.program import OFFICIAL_PRELUDE
 from harness.sandbox import protocol
 from harness.sandbox.base import RawRun, RunSpec, RunStatus
 from harness.sandbox.jail import CANDIDATE_ENV
@@ -274,6 +275,7 @@ def runner_config(python_version: str) -> dict:
         "open_files": 256,
         "max_processes": 128,
         "env": dict(CANDIDATE_ENV),
+        "preludes": [OFFICIAL_PRELUDE],  # run once as the container's runner starts (RunSpec.prelude)
     }
 
 
@@ -329,6 +331,7 @@ class ModalSandbox:
     gives each worker its own); many ModalSandboxes share the process-wide gate and fleet."""
 
     name = "modal"
+    supports_prelude = True  # the same runner as locally: RunSpec.prelude runs once per container
 
     def __init__(self, options: ModalOptions | None = None, *, client: RemoteClient | None = None,
                  gate: CreationGate | None = None, fleet: Fleet | None = None,

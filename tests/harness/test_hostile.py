@@ -179,6 +179,23 @@ for ring in (-3, -4):  # KEYCTL_SEARCH
     assert r.stdout == b"False False ", r.stdout
 
 
+def test_a_revoked_or_invalidated_session_keyring_harms_no_later_sample(sb):
+    """The hosts of a runner share its session keyring, cleared for each: one a candidate revoked (KEYCTL_REVOKE)
+    or invalidated (KEYCTL_INVALIDATE) is replaced, and the next samples run and see no key planted before."""
+    if os.uname().machine != "x86_64":
+        pytest.skip("the keyctl syscall numbers used here are x86_64's")
+    for op in (3, 21):
+        wreck = ("import ctypes\nlibc = ctypes.CDLL(None)\n"
+                 "libc.syscall(248, b'user', b'lcb_planted', b'x', ctypes.c_long(1), ctypes.c_long(-3))\n"
+                 f"print(libc.syscall(250, ctypes.c_long({op}), ctypes.c_long(-3)))\n")
+        (r,) = run(sb, wreck, [""])
+        assert r.stdout == b"0\n", (r.stdout, r.stderr)
+        look = ("import ctypes\nlibc = ctypes.CDLL(None)\n"
+                "print(libc.syscall(250, ctypes.c_long(10), ctypes.c_long(-3), b'user', b'lcb_planted', 0) > 0)\n")
+        (r,) = run(sb, look, [""])
+        assert (r.status, r.stdout) == (RunStatus.OK, b"False\n"), (r.status, r.detail)
+
+
 def test_the_status_fd_cannot_forge_a_compile_error(sb):
     for code in ("import os\nos.write(3, b'Cforged')\n", "import os\nos.write(3, b'C' + (6).to_bytes(8, 'big') + b'forged')\n"):
         (r,) = run(sb, code, ["1"])  # a stdin host reports one-byte events only: anything else is garbage at once

@@ -264,6 +264,17 @@ def test_prelude_shifts_lines_by_one_and_respects_future_imports():
     assert "sys.setrecursionlimit(50000)" in OFFICIAL_PRELUDE and "from typing import *" in OFFICIAL_PRELUDE
 
 
+def test_a_sandbox_that_runs_the_prelude_itself_gets_it_apart_from_the_code():
+    plain, apart = ScriptedSandbox(echo), ScriptedSandbox(echo)
+    apart.supports_prelude = True
+    for box in (plain, apart):
+        for code, func_name in (("print(input())", None), ("class Solution:\n    def f(self, x): return x", "f")):
+            grade_with(box, make_problem([("1", "1")], func_name=func_name), code)
+    assert all(s.prelude == "" and OFFICIAL_PRELUDE in s.code for s in plain.specs) and len(plain.specs) == 2
+    assert all(s.prelude == OFFICIAL_PRELUDE and OFFICIAL_PRELUDE not in s.code for s in apart.specs)
+    assert apart.specs[1].code.startswith("__name__ = 'solution'\n")  # the module's name, on the prelude's line
+
+
 def test_real_programs_with_official_prelude_semantics():
     box = SubprocessSandbox()
     stdin_problem = make_problem([("3\n1 2 3\n", "6"), ("2\n5 5\n", "10")])

@@ -133,6 +133,26 @@ def test_line_numbers_shift_by_one_as_with_the_prelude_line():
     assert 'line 4, in __lcb_main__' in err and "ValueError: here" in err
 
 
+LINE_CASES = [("x = 1\ny = 2\nraise ValueError('here')\n", None),  # function mode
+               ("x = 1\nprint(globals()['x'])\nraise ValueError('here')\n", None),  # module mode
+               ('"""doc"""\nfrom __future__ import annotations\nraise ValueError(__doc__)\n', None),
+               ("class Solution:\n    def f(self):\n        raise ValueError('here')\nSolution().f()\n", "f")]
+
+
+@pytest.mark.parametrize("code,func_name", LINE_CASES)
+def test_a_prelude_run_apart_leaves_the_same_lines_and_meaning(code, func_name):
+    """prepare(..., "") is for a sandbox that runs the prelude itself (RunSpec.prelude) first: the source keeps
+    an empty prelude line, so the program behaves and reports lines exactly as with the prelude inlined."""
+    inline, apart = prepare(code, func_name, OFFICIAL_PRELUDE), prepare(code, func_name, "")
+    assert OFFICIAL_PRELUDE not in apart.source and apart.mode == inline.mode
+    assert len(apart.source.split("\n")) == len(inline.source.split("\n"))
+    first = f"exec(compile({OFFICIAL_PRELUDE!r}, '<prelude>', 'exec'))\n"
+    rc1, out1, err1 = run(inline.source)
+    rc2, out2, err2 = run(first + f"exec(compile({apart.source!r}, '<string>', 'exec'))")
+    assert (rc1, out1) == (rc2, out2) and rc1 != 0
+    assert err1.splitlines()[-2:] == err2.splitlines()[-2:]  # the same line, the same error
+
+
 def test_module_level_return_and_nonlocal_work_as_officially():
     code = "def bump():\n    nonlocal n\n    n += 1\nk = int('1')\nn = 0\nbump()\nprint(n)\n" \
            "if n:\n    return\nprint('not reached')\n"  # n is bound after a call could run bump: still local

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from harness.program import OFFICIAL_PRELUDE
 from harness.sandbox import create_sandbox
 from harness.sandbox import jail as jail_mod
 from harness.sandbox.base import RunSpec, RunStatus
@@ -344,6 +345,25 @@ def test_prelude_runs_once_and_each_test_gets_its_names(sb):
     with sb.open_session(RunSpec("print(1)", None, FAST, prelude="1/0")) as s:
         (r,) = s.run_batch([""])
     assert r.status is RunStatus.INFRA_ERROR and "prelude failed" in r.detail
+
+
+def test_prelude_names_of_the_std_streams_are_each_runs_own(sb):
+    """The official prelude's `from sys import *` binds stdin/stdout/stderr; run once per runner, those would be
+    the runner's streams (output never flushed, input buffered across runs): each run gets its own."""
+    spec = RunSpec("n = int(stdin.readline())\nstdout.write(f'{2 * n}\\n')\nstderr.write('e')\n", None, FAST,
+                   prelude=OFFICIAL_PRELUDE)
+    with sb.open_session(spec) as s:
+        runs = s.run_batch(["1\n7\n", "2\n", "3\n"])
+    assert [(r.status, r.stdout, r.stderr) for r in runs] == [(RunStatus.OK, f"{n}\n".encode(), b"e")
+                                                              for n in (2, 4, 6)]
+
+
+@pytest.mark.parametrize("code", ["import __main__\nprint(getattr(__main__, 'gcd')(4, 6))\n",
+                                  "import sys\nprint(getattr(sys.modules['__main__'], 'gcd')(4, 6))\n",
+                                  "import sys\nprint(sys._getframe().f_globals['gcd'](4, 6))\n"])
+def test_code_that_reads_its_module_by_name_sees_the_whole_prelude(sb, code):
+    with sb.open_session(RunSpec(code, None, FAST, prelude=OFFICIAL_PRELUDE)) as s:
+        assert s.run_batch([""])[0].stdout == b"2\n"
 
 
 def test_function_call_module_errors_are_compile_errors(sb):

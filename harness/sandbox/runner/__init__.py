@@ -10,7 +10,8 @@ of this, and that the program stays far below Linux's 128 KiB limit on one argum
 Stdlib only, self-contained: it speaks harness/sandbox/protocol.py's frames (PROTOCOL_VERSION in base.py, announced
 in the ready frame) over stdin/stdout. Three kinds of process, so that nothing of one sample reaches the next:
 - the WARM runner (warm.py) reads only frame headers (exact-length unbuffered reads: never a byte of code, input or
-  output), runs the judge's trusted prelude once, and per sample forks
+  output), runs the judge's trusted preludes once (config "preludes"; a test's namespace gets the names its code
+  uses, its own std streams for names bound to them), and per sample forks
 - a SAMPLE process (sample.py), after `unshare(CLONE_NEWPID | CLONE_NEWIPC)` where the kernel grants it: pid 1 of a
   fresh PID namespace with a fresh IPC namespace. It reads the sample's code and inputs itself, compiles the code
   (compile errors are decided here, before any candidate code runs), runs every test and replies, kills everything

@@ -14,7 +14,9 @@ WARM_MODULES = (
     "heapq io itertools json math operator random re shutil statistics string tempfile threading traceback "
     "types typing"
 ).split()
-DYNAMIC_NAMES = frozenset("eval exec globals vars locals dir compile __import__ __dict__".split())
+# Names through which code may read its module namespace by name (then it gets the whole prelude namespace).
+DYNAMIC_NAMES = frozenset("eval exec globals vars locals dir compile __import__ __dict__ __main__ modules f_globals "
+                          "_getframe currentframe getmembers".split())
 STDERR_KEEP = 8192  # bytes of stderr kept for diagnostics (stderr has its own cap, apart from stdout's)
 HEAD_ON_LIMIT = 4096  # bytes of stdout sent back when the output limit is hit
 # Candidate-side fds: status/results out; a host's go-pipe and input memfd; a stdin host's copies of stdout and stderr
@@ -30,6 +32,8 @@ CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER = 0x20000, 
     0x10000000
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
 KEYCTL, CAPSET = {"x86_64": 250, "aarch64": 219}, {"x86_64": 126, "aarch64": 91}  # syscall numbers
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR = 1, 7
+KEY_SPEC_SESSION, KEY_SPEC_USER, KEY_SPEC_USER_SESSION = -3, -4, -5  # keyctl ids: @s, @u, @us
 WIPE_SHARED = ("/tmp", "/dev/shm", "/var/tmp", "/run/lock")
 
 

@@ -50,15 +50,28 @@ def _child_setup(cfg: dict, fds: dict[int, int]) -> None:
         _become(cfg["uid"])
     elif cfg.get("userns"):
         _drop_caps()
-    _keyctl(7, -4)  # KEYCTL_CLEAR of the uid's user keyrings (@u, @us), which outlive processes and samples:
-    _keyctl(7, -5)  # as the candidate uid, before its code runs, so nothing planted earlier reaches it
-    _keyctl(1, 0)  # KEYCTL_JOIN_SESSION_KEYRING(NULL): a fresh session keyring of its own, dying with the host
+    _fresh_keyrings(cfg.get("uid"))
     if path_fds:
         _import_via_fds(cfg["path_dirs"], [max(fds) + 1 + i for i in range(len(path_fds))])
     sys.set_int_max_str_digits(INT_DIGITS)
     import random
 
     random.seed()  # else every host would repeat the runner's state (a stdin host reseeds per run as well)
+
+
+def _fresh_keyrings(uid: int | None) -> None:
+    """As the candidate, before its code runs: nothing an earlier candidate put in a keyring reaches this one. The
+    hosts of a runner share the session keyring the runner joined at its start (one per host would be a key made
+    and freed per sample, and each freed key makes the kernel's key collector walk every key on the machine): it
+    is cleared here, or replaced when an earlier candidate revoked it. The candidate uid's user keyrings (@u, @us)
+    outlive processes and samples: cleared. (Naming them creates them: two keys per runner uid that outlive the
+    runner; jail.py lists this.) Without a uid of our own (no root) candidates run as the judge's uid, whose user
+    keyrings are the user's own: left alone."""
+    if _keyctl(KEYCTL_CLEAR, KEY_SPEC_SESSION) != 0:
+        _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)  # a new, empty one (or none where keyctl is refused: no keys then)
+    if uid is not None:
+        for ring in (KEY_SPEC_USER, KEY_SPEC_USER_SESSION):
+            _keyctl(KEYCTL_CLEAR, ring)
 
 
 def _seed_main(cfg: dict, fds: dict[int, int], start_r: int, code_fd: int, prelude_of) -> None:
@@ -154,19 +167,20 @@ def _fail(kind: bytes, payload: bytes | None = None, traceback: bool = True) -> 
     _finish(1)
 
 
-def _main_module(prelude: tuple[dict, int]) -> dict:
+def _main_module(prelude: tuple[dict, int, dict]) -> dict:
     import builtins
     import types
 
     main = types.ModuleType("__main__")
     main.__dict__.update(prelude[0])
+    main.__dict__.update({name: getattr(sys, attr) for name, attr in prelude[2].items() if name in main.__dict__})
     main.__dict__["__builtins__"] = builtins
     sys.setrecursionlimit(prelude[1])
     sys.modules["__main__"] = main
     return main.__dict__
 
 
-def _stdin_host_main(code_obj, prelude: tuple[dict, int]) -> None:
+def _stdin_host_main(code_obj, prelude: tuple[dict, int, dict]) -> None:
     """A stdin sample's host: per go-frame, the program runs as `__main__` on the input in fd 0 as a fresh process
     would see it (fds 0/1/2 restored from the host's own copies, new std streams, cwd, argv, limits, random state
     and gc reset) and ends as interpreter shutdown ends it (_end_program); then b"D". SystemExit ends the run
@@ -248,7 +262,7 @@ def _end_program(ns: dict, raws: list) -> bool:
     return ran
 
 
-def _host_main(code_obj, func_name: str, prelude: tuple[dict, int]) -> None:
+def _host_main(code_obj, func_name: str, prelude: tuple[dict, int, dict]) -> None:
     """A LeetCode sample's host: load the module once, one Solution(), then per go-frame (input length) call the
     method on the input in the memfd and report b"V" + JSON. Load failures are b"C" (compile errors, as
     officially; the judge accepts them only before the first input). Never returns."""
@@ -318,15 +332,16 @@ def _json_number(value):
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _needed(prelude: tuple[dict, int], code_obj) -> tuple[dict, int]:
+def _needed(prelude: tuple[dict, int, dict], code_obj) -> tuple[dict, int, dict]:
     """The part of the prelude namespace the code can reach: the names its code objects look up, or all of it
-    when it looks names up dynamically. Copying ~700 names into every test's namespace costs COW faults."""
-    ns, limit = prelude
+    when it may look names up dynamically (DYNAMIC_NAMES). Copying ~700 names into every test's namespace costs
+    COW faults."""
+    ns, limit, streams = prelude
     names, stack = set(), [code_obj]
     while stack:
         co = stack.pop()
         names.update(co.co_names)
         stack.extend(c for c in co.co_consts if hasattr(c, "co_names"))
     if names & DYNAMIC_NAMES:
-        return ns, limit
-    return {k: ns[k] for k in names.intersection(ns)}, limit
+        return prelude
+    return {k: ns[k] for k in names.intersection(ns)}, limit, streams

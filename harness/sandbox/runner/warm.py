@@ -19,7 +19,7 @@ class WarmRunner:
 
     def __init__(self, rx: int, tx: int, cfg: dict) -> None:
         self.rx, self.tx, self.cfg = rx, tx, cfg
-        self.preludes: dict[str, tuple[dict, int]] = {}
+        self.preludes: dict[str, tuple[dict, int, dict]] = {}
         self.live: set[int] = set()  # sample processes not reaped yet
         self.exited: dict[int, int] = {}  # wait status of reaped sample processes
         (self.baton_r, self.baton_w), (self.spawn_r, self.spawn_w) = os.pipe(), os.pipe()
@@ -111,15 +111,18 @@ class WarmRunner:
 
         return Sample(self.rx, self.tx, self.cfg, header, error, pid1, release, seed, self._prelude).serve()
 
-    def _prelude(self, text: str) -> tuple[dict, int]:
-        """The namespace and recursion limit the judge's trusted prelude leaves (cached in this process)."""
+    def _prelude(self, text: str) -> tuple[dict, int, dict]:
+        """The namespace and recursion limit the judge's trusted prelude leaves, and which of its names are the std
+        streams of the moment (`from sys import *`: each run rebinds them to its own); cached in this process."""
         if text not in self.preludes:
             import builtins
 
             ns, before = {"__name__": "__main__", "__builtins__": builtins}, sys.getrecursionlimit()
             if text:
                 exec(compile(text, "<prelude>", "exec", dont_inherit=True), ns)
-            self.preludes[text] = (ns, sys.getrecursionlimit())
+            streams = {name: attr for name, value in ns.items() for attr in ("stdin", "stdout", "stderr")
+                       if value is getattr(sys, attr)}
+            self.preludes[text] = (ns, sys.getrecursionlimit(), streams)
             sys.setrecursionlimit(before)
             if len(self.preludes) > 8:
                 self.preludes.pop(next(iter(self.preludes)))
@@ -145,6 +148,7 @@ def main() -> None:
     cfg["pidns"] = own_pidns if cfg.get("namespaces", True) and _fresh_pid_ipc(own_pidns) else None
     granted += ["pid+ipc per sample"] if cfg["pidns"] is not None else []
     _join_cgroup(cfg)
+    _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)  # the session keyring of our hosts: never the judge's (child.py)
     _prctl(PR_SET_DUMPABLE, 0)  # a same-uid candidate cannot open /proc/<runner>/fd or ptrace us
     _prctl(PR_SET_NO_NEW_PRIVS, 1)  # inherited, irreversible: no execve gains privileges (the runner never execs)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a non-namespaced sample come back to us to be killed
