@@ -360,7 +360,11 @@ def test_prelude_names_of_the_std_streams_are_each_runs_own(sb):
 
 @pytest.mark.parametrize("code", ["import __main__\nprint(getattr(__main__, 'gcd')(4, 6))\n",
                                   "import sys\nprint(getattr(sys.modules['__main__'], 'gcd')(4, 6))\n",
-                                  "import sys\nprint(sys._getframe().f_globals['gcd'](4, 6))\n"])
+                                  "import sys\nprint(sys._getframe().f_globals['gcd'](4, 6))\n",
+                                  "from __future__ import annotations\nimport inspect\ndef f(x: gcd): pass\n"
+                                  "print(inspect.signature(f, eval_str=True).parameters['x'].annotation(4, 6))\n",
+                                  "from dataclasses import dataclass, fields\n@dataclass\nclass P:\n"
+                                  "    x: 'ClassVar[int]' = 0\n    y: int = 1\nprint(len(fields(P)) * gcd(4, 6))\n"])
 def test_code_that_reads_its_module_by_name_sees_the_whole_prelude(sb, code):
     with sb.open_session(RunSpec(code, None, FAST, prelude=OFFICIAL_PRELUDE)) as s:
         assert s.run_batch([""])[0].stdout == b"2\n"

@@ -14,9 +14,11 @@ WARM_MODULES = (
     "heapq io itertools json math operator random re shutil statistics string tempfile threading traceback "
     "types typing"
 ).split()
-# Names through which code may read its module namespace by name (then it gets the whole prelude namespace).
+# Names through which code may read its module namespace by name (then it gets the whole prelude namespace), as
+# may code whose annotations are strings (`from __future__ import annotations`: evaluated later, by name).
 DYNAMIC_NAMES = frozenset("eval exec globals vars locals dir compile __import__ __dict__ __main__ modules f_globals "
-                          "_getframe currentframe getmembers".split())
+                          "_getframe currentframe getmembers dataclass get_type_hints singledispatch".split())
+CO_FUTURE_ANNOTATIONS = 0x1000000
 STDERR_KEEP = 8192  # bytes of stderr kept for diagnostics (stderr has its own cap, apart from stdout's)
 HEAD_ON_LIMIT = 4096  # bytes of stdout sent back when the output limit is hit
 # Candidate-side fds: status/results out; a host's go-pipe and input memfd; a stdin host's copies of stdout and stderr

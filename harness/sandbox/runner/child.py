@@ -342,6 +342,6 @@ def _needed(prelude: tuple[dict, int, dict], code_obj) -> tuple[dict, int, dict]
         co = stack.pop()
         names.update(co.co_names)
         stack.extend(c for c in co.co_consts if hasattr(c, "co_names"))
-    if names & DYNAMIC_NAMES:
+    if names & DYNAMIC_NAMES or code_obj.co_flags & CO_FUTURE_ANNOTATIONS:
         return prelude
     return {k: ns[k] for k in names.intersection(ns)}, limit, streams
