@@ -17,22 +17,25 @@ class _Cgroup:
         self.v, self.dirs = int(spec["version"]), spec["dirs"]
         self.peak_fd: int | None = None
         self.cpu0 = self.oom0 = 0.0
+        self.fds: dict[tuple[str, int], int] = {}  # open once per sample process: a test reads a dozen times
 
     def _path(self, ctrl: str, name: str) -> str:
         return os.path.join(self.dirs["unified"] if self.v == 2 else self.dirs[ctrl], name)
 
+    def _fd(self, ctrl: str, name: str, mode: int) -> int:
+        path = self._path(ctrl, name)
+        if (path, mode) not in self.fds:
+            self.fds[(path, mode)] = os.open(path, mode | os.O_CLOEXEC)
+        return self.fds[(path, mode)]
+
     def _write(self, ctrl: str, name: str, value) -> bool:
         with suppress(OSError):
-            fd = os.open(self._path(ctrl, name), os.O_WRONLY)
-            try:
-                return os.write(fd, str(value).encode()) > 0
-            finally:
-                os.close(fd)
+            return os.write(self._fd(ctrl, name, os.O_WRONLY), str(value).encode()) > 0
         return False
 
     def _read(self, ctrl: str, name: str) -> str:
-        with suppress(OSError), open(self._path(ctrl, name)) as f:
-            return f.read()
+        with suppress(OSError):
+            return os.pread(self._fd(ctrl, name, os.O_RDONLY), 1 << 16, 0).decode()  # the file anew, from 0
         return ""
 
     def _field(self, ctrl: str, name: str, key: str) -> int:
@@ -113,30 +116,47 @@ class _Meter:
         return ru.ru_utime + ru.ru_stime + sum(_proc_cpu(p) for p in _descendants(self.outer))
 
 
+def _slurp(path: str) -> bytes:
+    """A small file (/proc, /sys) whole, b"" when it cannot be read: plain fds, no Python file objects (each costs
+    a buffer and a codec, and the sample process reads a dozen per test)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return b""
+    try:
+        parts = []
+        while chunk := os.read(fd, 1 << 16):
+            parts.append(chunk)
+        return b"".join(parts)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+
+
 def _proc_cpu(pid: int) -> float:
-    with suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/stat", "rb") as f:
-        return sum(int(x) for x in f.read().rsplit(b")", 1)[1].split()[11:15]) / os.sysconf("SC_CLK_TCK")
+    with suppress(ValueError, IndexError):
+        return sum(int(x) for x in _slurp(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()[11:15]) / os.sysconf("SC_CLK_TCK")
     return 0.0
 
 
 def _proc_status(pid: int | str) -> dict[str, str]:
     """/proc/<pid>/status as {field: value}, {} when it cannot be read."""
-    with suppress(OSError), open(f"/proc/{pid}/status") as f:
-        return dict((k, v.strip()) for k, _, v in (line.partition(":") for line in f))
-    return {}
+    text = _slurp(f"/proc/{pid}/status").decode("utf-8", "replace")
+    return dict((k, v.strip()) for k, _, v in (line.partition(":") for line in text.splitlines()))
 
 
 def _proc_hwm_mb(pid: int) -> float:
-    with suppress(OSError, ValueError, StopIteration), open(f"/proc/{pid}/status") as f:
-        return int(next(ln for ln in f if ln.startswith("VmHWM:")).split()[1]) / 1024
+    with suppress(ValueError, IndexError):
+        return int(_slurp(f"/proc/{pid}/status").split(b"\nVmHWM:", 1)[1].split()[0]) / 1024
     return 0.0
 
 
 def _children(pid: int) -> list[int]:
     out = []
     for task in _listdir(f"/proc/{pid}/task"):
-        with suppress(OSError, ValueError), open(f"/proc/{pid}/task/{task}/children") as f:
-            out += [int(x) for x in f.read().split()]
+        with suppress(ValueError):
+            out += [int(x) for x in _slurp(f"/proc/{pid}/task/{task}/children").split()]
     return out
 
 
@@ -144,12 +164,9 @@ def _descendants(pid: int) -> list[int]:
     """Every live descendant of `pid` (pids as /proc names them), from the kernel's per-thread children lists."""
     out, stack = [], [pid]
     while stack:
-        p = stack.pop()
-        for task in _listdir(f"/proc/{p}/task"):
-            with suppress(OSError, ValueError), open(f"/proc/{p}/task/{task}/children") as f:
-                kids = [int(x) for x in f.read().split()]
-                out += kids
-                stack += kids
+        kids = _children(stack.pop())
+        out += kids
+        stack += kids
     return out
 
 

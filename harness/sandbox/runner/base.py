@@ -15,7 +15,7 @@ WARM_MODULES = (
     "types typing"
 ).split()
 # Names through which code may read its module namespace by name (then it gets the whole prelude namespace), as
-# may code whose annotations are strings (`from __future__ import annotations`: evaluated later, by name).
+# may code whose annotations are strings (the future import of annotations: evaluated later, by name).
 DYNAMIC_NAMES = frozenset("eval exec globals vars locals dir compile __import__ __dict__ __main__ modules f_globals "
                           "_getframe currentframe getmembers dataclass get_type_hints singledispatch".split())
 CO_FUTURE_ANNOTATIONS = 0x1000000

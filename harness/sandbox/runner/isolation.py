@@ -45,8 +45,8 @@ def _reap_all() -> bool:
 def _uid_pids(uid: int) -> list[int]:
     out = []
     for name in _listdir("/proc"):
-        with suppress(OSError, ValueError, IndexError), open(f"/proc/{name}/status") as f:
-            if name.isdigit() and int(f.read().split("\nUid:")[1].split()[0]) == uid:
+        with suppress(ValueError, IndexError):
+            if name.isdigit() and int(_slurp(f"/proc/{name}/status").split(b"\nUid:")[1].split()[0]) == uid:
                 out.append(int(name))
     return out
 
