@@ -17,14 +17,14 @@ in the ready frame) over stdin/stdout. Three kinds of process, so that nothing o
   (compile errors are decided here, before any candidate code runs), runs every test and replies, kills everything
   after a failed test or a replaced host (kill(-1) as pid 1: atomic, nothing can freeze it) and exits at the
   sample's end, taking every process, SysV object and byte of the sample with it (isolation.py);
-- the sample's HOST (child.py): one child per sample, forked by the sample process before its sample arrives (it
-  stays the runner's, root where the runner is, until the sample starts it; then it joins a fresh session keyring
-  and drops to the candidate uid). It serves every test, as the official grader runs all tests of a sample in one
-  process. A stdin program runs per test as a fresh `__main__` (fd 0 = the input bytes in a memfd; fds 0/1/2
-  restored, new std streams) and ends as a process ends (threads joined, atexit run, output flushed); a LeetCode
-  module loads once, makes one `Solution()` and is called once per test. A host that ends is replaced for the next
-  test; so is a stdin host that leaves anything running after a test (a thread, a process, a signal handler), grows
-  large or runs exit hooks.
+- the sample's HOST (child.py): one child per sample, forked by the sample process before its sample arrives (it stays
+  the runner's, root where the runner is, until the sample starts it; then it drops to the candidate uid and empties
+  the keyrings it can reach: the runner's session keyring, the uid's user keyrings). It serves every test, as the
+  official grader runs all tests of a sample in one process. A stdin program runs per test as a fresh `__main__` (fd 0
+  = the input bytes in a memfd; fds 0/1/2 restored, new std streams) and ends as a process ends (threads joined,
+  atexit run, output flushed); a LeetCode module loads once, makes one `Solution()` and is called once per test. A
+  host that ends is replaced for the next test; so is a stdin host that leaves anything running after a test (a
+  thread, a process, a signal handler), grows large or runs exit hooks.
 Accounting (accounting.py) covers the candidate's whole process tree: the judge's cgroup for this runner (v1 or v2;
 each candidate joins it before dropping privileges), else getrusage of reaped children plus a scan of the live ones
 (the sample process is their init or subreaper). Verdict classes come from the kernel and this process: CPU time

@@ -136,7 +136,8 @@ def _slurp(path: str) -> bytes:
 
 def _proc_cpu(pid: int) -> float:
     with suppress(ValueError, IndexError):
-        return sum(int(x) for x in _slurp(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()[11:15]) / os.sysconf("SC_CLK_TCK")
+        ticks = sum(int(x) for x in _slurp(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()[11:15])
+        return ticks / os.sysconf("SC_CLK_TCK")
     return 0.0
 
 

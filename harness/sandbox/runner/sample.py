@@ -315,7 +315,7 @@ class Sample:
 
     def end(self) -> bool:
         """After the last test: kill and wipe; in the fallback without namespaces also the candidate's SysV IPC
-        and its files in the shared tmp dirs. (Its uid's keyrings are cleared as each candidate process starts.)"""
+        and its files in the shared tmp dirs. (Keyrings are emptied as each host starts: child.py.)"""
         self.host = None
         clean = all([self.sweep(), self.wipe()])
         uid = self.cfg.get("uid")
