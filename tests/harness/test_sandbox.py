@@ -451,6 +451,43 @@ def test_the_runner_parts_join_into_one_small_stdlib_only_program():
     assert jail_mod.runner_command("python")[-1] == source
 
 
+def test_a_runner_on_the_judges_interpreter_starts_from_compiled_code_and_closes_it(sb):
+    """Same interpreter: the runner comes compiled in an inherited fd (its heap then holds no parser leftovers that
+    every fork copies), and that fd is closed before any sample; another interpreter gets the source."""
+    import marshal
+
+    cmd = jail_mod.runner_command(jail_mod.real_python(), 9)
+    assert len(cmd[-1]) < 200 and "open(9, 'rb')" in cmd[-1]
+    assert marshal.loads(jail_mod.runner_code()).co_filename == "<runner>"
+    run(sb, "print(1)", [""])
+    pid = sb.jail_pid
+    runners = [p for p in [pid, *_descendants(pid)] if _comm(p).startswith("python")]
+    assert runners and not any("memfd:lcb-runner-code" in _link(f"/proc/{p}/fd/{fd}") for p in runners for fd in _fds(p)), \
+        "the runner's code fd is still open"
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _link(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
+
+
+def _fds(pid: int) -> list[str]:
+    try:
+        return os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+
+
 def test_a_live_runner_announces_the_protocol_version(sb):
     from harness.sandbox import protocol
 
