@@ -462,8 +462,8 @@ def test_a_runner_on_the_judges_interpreter_starts_from_compiled_code_and_closes
     run(sb, "print(1)", [""])
     pid = sb.jail_pid
     runners = [p for p in [pid, *_descendants(pid)] if _comm(p).startswith("python")]
-    assert runners and not any("memfd:lcb-runner-code" in _link(f"/proc/{p}/fd/{fd}") for p in runners for fd in _fds(p)), \
-        "the runner's code fd is still open"
+    links = [_link(f"/proc/{p}/fd/{fd}") for p in runners for fd in _fds(p)]
+    assert runners and not any("memfd:lcb-runner-code" in link for link in links), "the runner's code fd is open"
 
 
 def _comm(pid: int) -> str:
