@@ -488,6 +488,26 @@ def _fds(pid: int) -> list[str]:
         return []
 
 
+@pytest.mark.parametrize("shared,clear_ok,uid,expected", [
+    (True, True, 1234, [(7, -3), (7, -4), (7, -5)]),  # the runner's own session keyring: emptied, not replaced
+    (True, False, 1234, [(7, -3), (1, 0), (7, -4), (7, -5)]),  # revoked by a candidate: a new one
+    (False, True, 1234, [(1, 0), (7, -4), (7, -5)]),  # the runner has none of its own: never empty the judge's
+    (True, True, None, [(7, -3)]),  # no uid of our own: the user's own user keyrings are left alone
+])
+def test_keyrings_a_host_empties_or_replaces(shared, clear_ok, uid, expected):
+    from harness.sandbox.runner import load_runner
+
+    runner, calls = load_runner(), []
+
+    def keyctl(*args):
+        calls.append(args)
+        return 0 if args[0] == 7 and (clear_ok or args[1] != -3) else 5
+
+    runner._keyctl = keyctl
+    runner._fresh_keyrings(uid, shared)
+    assert calls == expected
+
+
 def test_a_live_runner_announces_the_protocol_version(sb):
     from harness.sandbox import protocol
 

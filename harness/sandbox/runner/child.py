@@ -50,7 +50,7 @@ def _child_setup(cfg: dict, fds: dict[int, int]) -> None:
         _become(cfg["uid"])
     elif cfg.get("userns"):
         _drop_caps()
-    _fresh_keyrings(cfg.get("uid"))
+    _fresh_keyrings(cfg.get("uid"), bool(cfg.get("session_keyring")))
     if path_fds:
         _import_via_fds(cfg["path_dirs"], [max(fds) + 1 + i for i in range(len(path_fds))])
     sys.set_int_max_str_digits(INT_DIGITS)
@@ -59,15 +59,15 @@ def _child_setup(cfg: dict, fds: dict[int, int]) -> None:
     random.seed()  # else every host would repeat the runner's state (a stdin host reseeds per run as well)
 
 
-def _fresh_keyrings(uid: int | None) -> None:
-    """As the candidate, before its code runs: nothing an earlier candidate put in a keyring reaches this one. The
-    hosts of a runner share the session keyring the runner joined at its start (one per host would be a key made
-    and freed per sample, and each freed key makes the kernel's key collector walk every key on the machine): it
-    is cleared here, or replaced when an earlier candidate revoked it. The candidate uid's user keyrings (@u, @us)
-    outlive processes and samples: cleared. (Naming them creates them: two keys per runner uid that outlive the
-    runner; jail.py lists this.) Without a uid of our own (no root) candidates run as the judge's uid, whose user
-    keyrings are the user's own: left alone."""
-    if _keyctl(KEYCTL_CLEAR, KEY_SPEC_SESSION) != 0:
+def _fresh_keyrings(uid: int | None, shared: bool) -> None:
+    """As the candidate, before its code runs: nothing an earlier candidate put in a keyring reaches this one. The hosts
+    of a runner share the session keyring the runner joined at its start (one per host would be a key made and freed
+    per sample, and each freed key makes the kernel's key collector walk every key on the machine): it is cleared
+    here, or replaced when an earlier candidate revoked it (or joined anew when the runner could not make one: what it
+    would clear is then the judge's own). The candidate uid's user keyrings (@u, @us) outlive processes and samples:
+    cleared. (Naming them creates them: two keys per runner uid that outlive the runner; jail.py lists this.) Without
+    a uid of our own (no root) candidates run as the judge's uid, whose user keyrings are the user's own: left alone."""
+    if not shared or _keyctl(KEYCTL_CLEAR, KEY_SPEC_SESSION) != 0:
         _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)  # a new, empty one (or none where keyctl is refused: no keys then)
     if uid is not None:
         for ring in (KEY_SPEC_USER, KEY_SPEC_USER_SESSION):

@@ -148,7 +148,7 @@ def main() -> None:
     cfg["pidns"] = own_pidns if cfg.get("namespaces", True) and _fresh_pid_ipc(own_pidns) else None
     granted += ["pid+ipc per sample"] if cfg["pidns"] is not None else []
     _join_cgroup(cfg)
-    _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)  # the session keyring of our hosts: never the judge's (child.py)
+    cfg["session_keyring"] = _keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0) > 0  # our hosts': never the judge's (child.py)
     _prctl(PR_SET_DUMPABLE, 0)  # a same-uid candidate cannot open /proc/<runner>/fd or ptrace us
     _prctl(PR_SET_NO_NEW_PRIVS, 1)  # inherited, irreversible: no execve gains privileges (the runner never execs)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a non-namespaced sample come back to us to be killed
