@@ -79,6 +79,31 @@ def _inner(node: ast.AST) -> list[ast.AST]:
     return list(node.body)
 
 
+_LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)  # markers without fields
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """The child nodes, as `ast.iter_child_nodes` gives them, less the field-less markers (Load, Add, And, ...):
+    a list, without generators (the analysis visits every node of every program the judge grades)."""
+    out = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if type(value) is list:
+            out += [v for v in value if isinstance(v, ast.AST)]
+        elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+            out.append(value)
+    return out
+
+
+def _walk(node: ast.AST) -> list[ast.AST]:
+    """The nodes under `node`, itself first, in `ast.walk`'s breadth-first order (markers left out)."""
+    out, i = [node], 0
+    while i < len(out):
+        out += _children(out[i])
+        i += 1
+    return out
+
+
 def _params(fn: ast.AST) -> set[str]:
     a = fn.args
     return {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if x is not None}
@@ -117,14 +142,14 @@ def _collect(nodes: list[ast.AST]) -> _Own:
             own.annotated.add(node.target.id)
         elif isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)):
             own.suspends = True
-        stack.extend(ast.iter_child_nodes(node))
+        stack += _children(node)
     return own
 
 
 def refusal_of(statements: list[ast.stmt]) -> str:
     """Why these statements must run as a module (dynamic namespace access, pickling, ...), or ""."""
     called_with_args = set()
-    for node in (n for s in statements for n in ast.walk(s)):
+    for node in (n for s in statements for n in _walk(s)):
         if isinstance(node, ast.Call) and (node.args or node.keywords):
             called_with_args.add(id(node.func))
         if isinstance(node, ast.Name) and node.id in _DYNAMIC:
@@ -140,7 +165,7 @@ def refusal_of(statements: list[ast.stmt]) -> str:
                 return "imports a module that reaches module-level names (pickle, multiprocessing, inspect, ...)"
             if any(a.name == "*" for a in node.names):
                 return "star import (not allowed inside a function)"
-        if isinstance(node, _COMPS) and any(isinstance(n, ast.NamedExpr) for n in ast.walk(node)):
+        if isinstance(node, _COMPS) and any(isinstance(n, ast.NamedExpr) for n in _walk(node)):
             return "assignment expression inside a comprehension"
     return ""
 
