@@ -282,9 +282,10 @@ def launch_runner(opts: JailOptions, isolation: Isolation, stderr) -> RunnerLaun
         env = {"PATH": CANDIDATE_ENV["PATH"]}
     else:
         env = {"PATH": CANDIDATE_ENV["PATH"], "LANG": "C.UTF-8"}
+    passed = () if code_fd is None else (code_fd,)
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env,
-                                cwd="/", start_new_session=True, bufsize=0, pass_fds=() if code_fd is None else (code_fd,))
+                                cwd="/", start_new_session=True, bufsize=0, pass_fds=passed)
     except BaseException:
         if cg is not None:
             cg.remove()
