@@ -43,9 +43,9 @@ from dataclasses import replace
 from enum import StrEnum
 
 from harness import program
-from harness.program import OFFICIAL_PRELUDE
 from harness.compare import compare_return, compare_stdout, decode_json_value
 from harness.problems import Problem, TestCase
+from harness.program import OFFICIAL_PRELUDE
 from harness.sandbox.base import RawRun, RunSpec, RunStatus, Sandbox
 from harness.sandbox.pool import WorkerPool, WorkerSlot, default_workers
 from harness.verdicts import Limits, SampleResult, TestOutcome, Verdict
