@@ -9,7 +9,7 @@ and function-call program (benchmarks.judge_speed.measure_overhead) and the thro
 completions (benchmarks.judge_speed.grade_timed; needs ../shared/lcb). `--sandbox-only`: the baseline is the current
 working tree with only harness/sandbox/ taken from the baseline revision, so the figures compare sandboxes
 under the same judge (program preparation, comparison) and the same benchmark code. Prints each figure as current / baseline
-with the verdicts compared sample by sample (they must not change), and writes
+with the verdicts compared sample by sample (they must not change), then the median of each over the rounds, and writes
 benchmarks/results/judge_speed_compare.json. Alternating cancels slow drifts of the machine's load; a loaded
 machine still inflates every absolute figure, so read the ratios. Not covered: the parts of judge_speed that do
 not compare revisions (early exit, stability).
@@ -60,6 +60,22 @@ def figures(d: dict) -> dict:
     return out
 
 
+def medians(rows: list[dict]) -> dict:
+    """Per figure, the median over the rounds of the current value, the baseline's and their ratio (verdict
+    changes: the largest): one row to quote, the rounds beside it for the spread."""
+    import statistics
+
+    out: dict = {}
+    for key in rows[0] if rows else []:
+        if key == "verdict_changes":
+            out[key] = max(r[key] for r in rows)
+            continue
+        out[key] = {part: (statistics.median(vals) if (vals := [r[key][part] for r in rows
+                                                                if r[key][part] is not None]) else None)
+                    for part in ("current", "baseline", "ratio")}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--baseline", required=True, help="git revision to compare against")
@@ -95,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             row["verdict_changes"] = sum(x != y for x, y in zip(r["baseline"]["verdicts"], r["current"]["verdicts"]))
         report["rounds"].append(row)
         print(json.dumps(row))
+    report["median"] = medians(report["rounds"])
+    print("median over the rounds:", json.dumps(report["median"]))
     write_result(Path(args.out), report)
     return 0
 

@@ -151,3 +151,14 @@ def test_what_works_officially_is_not_labelled_an_official_defect():
                  "import sys\nprint(sys.stdin.buffer.read().split())"):
         assert judge_fidelity.official_defects({"code": code}, p) == [], code
     assert any("quit()" in d for d in judge_fidelity.official_defects({"code": "print(1)\nquit()"}, p))
+
+
+def test_speed_comparison_quotes_the_median_of_each_figure():
+    from benchmarks.judge_speed_compare import medians
+
+    rows = [{"samples_per_s": {"current": c, "baseline": b, "ratio": round(c / b, 3)}, "verdict_changes": v}
+            for c, b, v in ((90.0, 100.0, 0), (110.0, 100.0, 2), (95.0, 80.0, 0))]
+    m = medians(rows)
+    assert m["samples_per_s"] == {"current": 95.0, "baseline": 100.0, "ratio": 1.1}
+    assert m["verdict_changes"] == 2  # any change in any round shows
+    assert medians([]) == {}
