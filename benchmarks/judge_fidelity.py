@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--graded", help="a `python -m harness.grade` output over the dev completions (skip grading)")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--limit", type=int, default=None, help="only the first N completions (smoke runs)")
-    p.add_argument("--time-limit", type=float, default=6.0)
+    p.add_argument("--time-limit", type=float, default=Limits().time_limit_s)
     p.add_argument("--out", default=str(RESULTS / "judge_fidelity.json"))
     args = p.parse_args(argv)
     missing = shared_missing()

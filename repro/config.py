@@ -30,10 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from harness.backends.common import checkpoint_rope_scaling
 from harness.errors import UserError
+from harness.verdicts import Limits
 
 if TYPE_CHECKING:  # trl imports torch; keep `import repro.config` light
     from trl import GRPOConfig
 
+
+EVAL_LIMITS = Limits()  # the judge's defaults: one home (harness/verdicts.py)
 
 class ConfigError(UserError):
     """A config file that cannot be used; the message is one line saying what is wrong and what to do."""
@@ -152,8 +155,12 @@ class EvalSettings(_Strict):
         default_factory=YarnSettings, description="YaRN for max_model_len; null to evaluate without rope scaling."
     )
     backend: str = Field("vllm", description="harness backend (vllm on GPU, hf on CPU).")
-    time_limit_s: float = Field(6.0, gt=0, description="Eval time limit; 6 s is the official LCB value.")
-    memory_limit_mb: int = Field(4096, gt=0, description="Eval memory limit.")
+    time_limit_s: float = Field(
+        EVAL_LIMITS.time_limit_s, gt=0, description="Eval time limit: the judge's default, the official 6 s."
+    )
+    memory_limit_mb: int = Field(
+        EVAL_LIMITS.memory_limit_mb, gt=0, description="Eval memory limit: the judge's default."
+    )
     workers: int | None = Field(None, gt=0, description="Judge workers for eval; None = cores.")
 
 

@@ -72,7 +72,7 @@ def build(args: argparse.Namespace) -> dict:
         from harness.judge import Judge
         from harness.verdicts import Limits
 
-        judge = Judge(workers=args.workers, limits=Limits(time_limit_s=args.time_limit, memory_limit_mb=4096))
+        judge = Judge(workers=args.workers, limits=Limits(time_limit_s=args.time_limit))
     try:
         curated, curation = curate(dated, judge, min_tests=args.min_tests)
     finally:
