@@ -32,7 +32,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from harness.program_scope import Analysis, analyse
+from harness.program_scope import Analysis, analyse, child_nodes
 
 _STAR_MODULES = ("string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random", "statistics",
                  "itertools", "functools", "operator", "io", "sys", "json", "builtins", "typing")
@@ -149,7 +149,7 @@ def _lines_inside_strings(statements: list[ast.stmt]) -> set[int]:
             if node.end_lineno is not None and node.end_lineno > node.lineno:
                 protected.update(range(node.lineno + 1, node.end_lineno + 1))
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack += child_nodes(node)
     return protected
 
 
@@ -201,7 +201,7 @@ def _same_trees(a: list[ast.stmt], b: list[ast.stmt]) -> bool:
         if type(x) is not type(y):
             return False
         if isinstance(x, ast.AST):
-            stack.extend((getattr(x, f, None), getattr(y, f, None)) for f in x._fields)
+            stack += [(getattr(x, f, None), getattr(y, f, None)) for f in x._fields]
         elif isinstance(x, list):
             if len(x) != len(y):  # type: ignore[arg-type]
                 return False

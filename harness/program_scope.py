@@ -82,7 +82,7 @@ def _inner(node: ast.AST) -> list[ast.AST]:
 _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)  # markers without fields
 
 
-def _children(node: ast.AST) -> list[ast.AST]:
+def child_nodes(node: ast.AST) -> list[ast.AST]:
     """The child nodes, as `ast.iter_child_nodes` gives them, less the field-less markers (Load, Add, And, ...):
     a list, without generators (the analysis visits every node of every program the judge grades)."""
     out = []
@@ -99,7 +99,7 @@ def _walk(node: ast.AST) -> list[ast.AST]:
     """The nodes under `node`, itself first, in `ast.walk`'s breadth-first order (markers left out)."""
     out, i = [node], 0
     while i < len(out):
-        out += _children(out[i])
+        out += child_nodes(out[i])
         i += 1
     return out
 
@@ -142,7 +142,7 @@ def _collect(nodes: list[ast.AST]) -> _Own:
             own.annotated.add(node.target.id)
         elif isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)):
             own.suspends = True
-        stack += _children(node)
+        stack += child_nodes(node)
     return own
 
 
