@@ -190,9 +190,9 @@ def grade_with(sandbox: Sandbox, problem: Problem, code: str | None, limits: Lim
         return SampleResult(Verdict.COMPILE_ERROR, tests_total=len(tests), detail=bad, sandbox=name,
                             wall_s=time.perf_counter() - started)
     # A sandbox that runs the prelude once per runner (RunSpec.prelude) saves every test its ~700 star-imports.
-    prelude = OFFICIAL_PRELUDE if getattr(sandbox, "supports_prelude", False) else ""
-    prepared = program.prepare(code, problem.func_name, "" if prelude else OFFICIAL_PRELUDE)
-    spec = RunSpec(prepared.source, problem.func_name, limits, prelude)
+    apart = getattr(sandbox, "supports_prelude", False)
+    prepared = program.prepare(code, problem.func_name, "" if apart else OFFICIAL_PRELUDE)
+    spec = RunSpec(prepared.source, problem.func_name, limits, OFFICIAL_PRELUDE if apart else "")
     try:
         outcomes = _run_tests(sandbox, spec, problem, expected, plan_order(problem, order),
                               max(1, batch_size) if early_exit else 1, early_exit)

@@ -20,9 +20,9 @@ How meaning is kept (each rule has a test in tests/harness/test_program.py):
   to be global, and anything that does not parse or re-parse to the same statements.
 - Kept at module level: a leading docstring and `from __future__` imports.
 Lines: the wrapper's `def` line takes the place of today's prelude line, so line L of the candidate is line L+1
-in tracebacks, as before (L+2 when a `global` line is needed and the first statement is compound). The prelude and
-the call go on one last line. Official differences that follow (documented in README, "The judge"): module-level
-`return` ends the program and `nonlocal` of a top-level name works, as officially.
+in tracebacks, as before (L+2 when a `global` line is needed and the first statement is compound). The call goes on
+one last line, after the prelude when it is inlined. Official differences that follow (documented in README, "The
+judge"): module-level `return` ends the program and `nonlocal` of a top-level name works, as officially.
 
 Not covered: running the code (harness/sandbox/).
 """

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # trl imports torch; keep `import repro.config` light
 
 EVAL_LIMITS = Limits()  # the judge's defaults: one home (harness/verdicts.py)
 
+
 class ConfigError(UserError):
     """A config file that cannot be used; the message is one line saying what is wrong and what to do."""
 
